@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set up .venv first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+WORKDIR ?= runs
+
+.PHONY: setup lock run run-tfx run-lightning test test-quick lint format contract-artifacts clean
+
+setup:  ## create .venv from requirements.lock (returns at once when already done)
+	@scripts/setup.sh
+
+lock:  ## recompile requirements.lock from pyproject.toml (needs network to PyPI)
+	@scripts/lock.sh
+
+run: setup  ## the main job: every pipeline, on data/penguins.csv, outputs under runs/
+	$(PY) -m pipelines tfx --workdir $(WORKDIR)
+	$(PY) -m pipelines lightning --workdir $(WORKDIR)
+
+run-tfx: setup
+	$(PY) -m pipelines tfx --workdir $(WORKDIR)
+
+run-lightning: setup
+	$(PY) -m pipelines lightning --workdir $(WORKDIR)
+
+test: setup  ## every test, the end-to-end runs included
+	$(PY) -m pytest
+
+test-quick: setup  ## the fast tests only
+	$(PY) -m pytest -m "not e2e"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+contract-artifacts: setup  ## regenerate the files made from data/*.yaml (TFX schema, drift reference)
+	$(PY) -m components.shared.artifacts data/*.yaml
+
+clean:
+	rm -rf $(WORKDIR)

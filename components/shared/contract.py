@@ -1,0 +1,194 @@
+"""The dataset contract: a typed view of data/<name>.yaml, the one description of the
+data (columns, types, label, split, hyperparameters, thresholds) both pipelines read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONTRACT = REPO_ROOT / "data" / "penguins.yaml"
+
+COLUMN_TYPES = ("int", "float", "categorical")
+ROLES = ("feature", "label", "ignored")
+
+
+class ContractError(ValueError):
+    """The contract file itself is malformed."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    role: str
+    max_null_fraction: float = 0.0
+    min: float | None = None
+    max: float | None = None
+    domain: tuple[str, ...] = ()
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in ("int", "float")
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    hidden_units: tuple[int, ...]
+    learning_rate: float
+    epochs: int
+    batch_size: int
+    seed: int
+    early_stopping_patience: int
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    path: Path
+    source: Path
+    label: str
+    classes: tuple[str, ...]
+    columns: tuple[Column, ...]
+    missing_values: tuple[str, ...]
+    min_rows: int
+    eval_fraction: float
+    split_seed: int
+    hyperparameters: Hyperparameters
+    min_accuracy: float
+    max_accuracy_drop: float
+    max_mean_shift_in_std: float
+    max_category_shift: float
+    experiment: str
+    registered_model: str
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def features(self) -> list[Column]:
+        return [c for c in self.columns if c.role == "feature"]
+
+    @property
+    def numeric_features(self) -> list[Column]:
+        return [c for c in self.features if c.is_numeric]
+
+    @property
+    def categorical_features(self) -> list[Column]:
+        return [c for c in self.features if not c.is_numeric]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def schema_path(self) -> Path:
+        """The curated TFDV schema generated from this contract (TFX pipeline)."""
+        return self.source.with_name(f"{self.name}.schema.pbtxt")
+
+    @property
+    def reference_path(self) -> Path:
+        """Reference statistics of the shipped data, for the drift check."""
+        return self.source.with_name(f"{self.name}.reference.json")
+
+    def with_overrides(self, **changes: Any) -> Contract:
+        """A copy with some fields replaced (e.g. another data path)."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+def _require(mapping: dict[str, Any], key: str, where: str) -> Any:
+    if key not in mapping:
+        raise ContractError(f"{where}: missing key '{key}'")
+    return mapping[key]
+
+
+def _column(name: str, spec: dict[str, Any]) -> Column:
+    where = f"columns.{name}"
+    ctype = _require(spec, "type", where)
+    role = spec.get("role", "feature")
+    if ctype not in COLUMN_TYPES:
+        raise ContractError(f"{where}: type '{ctype}' is not one of {COLUMN_TYPES}")
+    if role not in ROLES:
+        raise ContractError(f"{where}: role '{role}' is not one of {ROLES}")
+    domain = tuple(str(v) for v in spec.get("domain", ()))
+    if ctype == "categorical" and not domain:
+        raise ContractError(f"{where}: a categorical column needs a domain")
+    if ctype != "categorical" and ("min" not in spec or "max" not in spec):
+        raise ContractError(f"{where}: a numeric column needs min and max")
+    return Column(
+        name=name,
+        type=ctype,
+        role=role,
+        max_null_fraction=float(spec.get("max_null_fraction", 0.0)),
+        min=spec.get("min"),
+        max=spec.get("max"),
+        domain=domain,
+    )
+
+
+def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
+    """Read and check a contract file; raises ContractError naming what is wrong."""
+    source = Path(path).resolve()
+    try:
+        raw = yaml.safe_load(source.read_text())
+    except OSError as exc:
+        raise ContractError(f"cannot read contract {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ContractError(f"contract {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ContractError(f"contract {path} must be a YAML mapping")
+
+    columns = tuple(_column(n, s) for n, s in _require(raw, "columns", "contract").items())
+    label_spec = _require(raw, "label", "contract")
+    label = _require(label_spec, "column", "label")
+    classes = tuple(str(c) for c in _require(label_spec, "classes", "label"))
+    labels = [c.name for c in columns if c.role == "label"]
+    if labels != [label]:
+        raise ContractError(f"label: exactly one column, '{label}', must have role: label")
+    if tuple(next(c for c in columns if c.name == label).domain) != classes:
+        raise ContractError("label.classes must equal the label column's domain, in order")
+
+    hp = _require(raw, "hyperparameters", "contract")
+    split = _require(raw, "split", "contract")
+    ev = _require(raw, "evaluation", "contract")
+    drift = _require(raw, "drift", "contract")
+    ml = _require(raw, "mlflow", "contract")
+    data_path = Path(_require(raw, "path", "contract"))
+    if not data_path.is_absolute():
+        data_path = REPO_ROOT / data_path
+    return Contract(
+        name=str(_require(raw, "name", "contract")),
+        path=data_path,
+        source=source,
+        label=label,
+        classes=classes,
+        columns=columns,
+        missing_values=tuple(raw.get("missing_values", ["NA", ""])),
+        min_rows=int(raw.get("min_rows", 1)),
+        eval_fraction=float(_require(split, "eval_fraction", "split")),
+        split_seed=int(_require(split, "seed", "split")),
+        hyperparameters=Hyperparameters(
+            hidden_units=tuple(int(u) for u in _require(hp, "hidden_units", "hyperparameters")),
+            learning_rate=float(_require(hp, "learning_rate", "hyperparameters")),
+            epochs=int(_require(hp, "epochs", "hyperparameters")),
+            batch_size=int(_require(hp, "batch_size", "hyperparameters")),
+            seed=int(_require(hp, "seed", "hyperparameters")),
+            early_stopping_patience=int(hp.get("early_stopping_patience", 5)),
+        ),
+        min_accuracy=float(_require(ev, "min_accuracy", "evaluation")),
+        max_accuracy_drop=float(_require(ev, "max_accuracy_drop", "evaluation")),
+        max_mean_shift_in_std=float(_require(drift, "max_mean_shift_in_std", "drift")),
+        max_category_shift=float(_require(drift, "max_category_shift", "drift")),
+        experiment=str(_require(ml, "experiment", "mlflow")),
+        registered_model=str(_require(ml, "registered_model", "mlflow")),
+        raw=raw,
+    )

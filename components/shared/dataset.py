@@ -1,0 +1,151 @@
+"""Reading the raw CSV and the one deterministic train/eval split both pipelines use.
+
+A row goes to eval when sha256(seed, row text) lands in the first `eval_fraction` of
+the hash space: the split depends on the row's content only, so it is the same in every
+process and on every machine, and appending rows never moves the old ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from components.shared.contract import Contract
+
+
+class DataFileError(Exception):
+    """The data file is missing, unreadable, or not a CSV at all (exit code 1)."""
+
+
+class DataValidationError(Exception):
+    """The data was read but breaks the contract (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Split:
+    train: pd.DataFrame
+    eval: pd.DataFrame
+    data_sha256: str
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "eval": len(self.eval)}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_readable(path: Path) -> None:
+    """Fail fast, before any heavy import, on a data path that cannot be a CSV file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"data file not found: {path}")
+    if path.is_dir():
+        raise DataFileError(f"data path is a directory, not a CSV file: {path}")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise DataFileError(f"cannot read data file {path}: {exc.strerror}") from exc
+
+
+def read_raw_text(path: Path) -> pd.DataFrame:
+    """The CSV exactly as written: every cell a string, nothing parsed as missing."""
+    path = Path(path)
+    check_readable(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataFileError(f"cannot read data file {path}: {exc.strerror}") from exc
+    if not raw.strip():
+        raise DataFileError(f"data file is empty: {path}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"data file is not a UTF-8 CSV (undecodable byte at offset {exc.start}): {path}"
+        ) from exc
+    if "\x00" in text:
+        raise DataFileError(f"data file holds NUL bytes, it is not a CSV: {path}")
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise DataFileError(f"data file cannot be parsed as CSV ({first}): {path}") from exc
+
+
+def _row_in_eval(row_text: str, contract: Contract) -> bool:
+    digest = hashlib.sha256(f"{contract.split_seed}\x1f{row_text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < contract.eval_fraction
+
+
+def split_mask(raw: pd.DataFrame, contract: Contract) -> pd.Series:
+    """True for the rows that belong to eval."""
+    texts = raw.astype(str).agg("\x1f".join, axis=1)
+    return texts.map(lambda t: _row_in_eval(t, contract)).astype(bool)
+
+
+def _missing_to_empty(raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    return raw.replace({v: "" for v in contract.missing_values})
+
+
+def split_raw(path: Path, contract: Contract) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train and eval rows as raw strings, missing values as empty cells."""
+    raw = read_raw_text(path)
+    mask = split_mask(raw, contract)
+    clean = _missing_to_empty(raw, contract)
+    return clean[~mask].reset_index(drop=True), clean[mask].reset_index(drop=True)
+
+
+def to_typed(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Parse the contract's numeric columns; empty cells become NaN, text stays text.
+
+    A numeric column holding a value that is not a number stays an object column, so the
+    data validation step sees, and names, the offending column instead of a parse crash.
+    """
+    typed = frame.replace({"": None})
+    for column in contract.columns:
+        if column.name not in typed.columns:
+            continue
+        if column.is_numeric:
+            parsed = pd.to_numeric(typed[column.name], errors="coerce")
+            if parsed.notna().sum() == typed[column.name].notna().sum():
+                typed[column.name] = parsed.astype("float64")
+    return typed
+
+
+def load_split(path: Path, contract: Contract) -> Split:
+    """The split as typed frames, the view the Lightning pipeline reads."""
+    train, eval_ = split_raw(path, contract)
+    return Split(to_typed(train, contract), to_typed(eval_, contract), file_sha256(Path(path)))
+
+
+def materialize_split(path: Path, contract: Contract, out_root: Path) -> Path:
+    """Write the split where TFX's CsvExampleGen reads it: <dir>/{train,eval}/data.csv.
+
+    The directory is named by the data's hash and written once, so an unchanged input
+    keeps its file fingerprints and a rerun hits TFX's cache.
+    """
+    digest = file_sha256(Path(path))
+    key = hashlib.sha256(
+        f"{digest}:{contract.split_seed}:{contract.eval_fraction}".encode()
+    ).hexdigest()[:16]
+    target = Path(out_root) / f"{contract.name}-{key}"
+    if (target / "eval" / "data.csv").exists():
+        return target
+    train, eval_ = split_raw(path, contract)
+    staging = target.with_name(target.name + ".partial")
+    for name, frame in (("train", train), ("eval", eval_)):
+        (staging / name).mkdir(parents=True, exist_ok=True)
+        frame.to_csv(staging / name / "data.csv", index=False)
+    staging.rename(target)
+    return target

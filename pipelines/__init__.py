@@ -1,0 +1,1 @@
+"""Pipelines wire the steps in `components/` into runnable jobs (see `python -m pipelines --help`)."""
