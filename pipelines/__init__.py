@@ -1,1 +1,4 @@
-"""Pipelines wire the steps in `components/` into runnable jobs (see `python -m pipelines --help`)."""
+"""Pipelines wire the steps in `components/` into runnable jobs.
+
+See `python -m pipelines --help`.
+"""
