@@ -37,7 +37,8 @@ format: setup
 	$(VENV)/bin/ruff format .
 
 contract-artifacts: setup  ## regenerate the files made from data/*.yaml (TFX schema, drift reference)
-	$(PY) -m components.shared.artifacts data/*.yaml
+	@if [ -d components/tfx ]; then $(PY) -m components.tfx.schema data/*.yaml; fi
+	@if [ -d components/lightning ]; then $(PY) -m components.lightning.drift data/*.yaml; fi
 
 clean:
 	rm -rf $(WORKDIR)
