@@ -19,19 +19,20 @@ HAS_TFX = importlib.util.find_spec("pipelines.tfx_pipeline") is not None
 HAS_LIGHTNING = importlib.util.find_spec("pipelines.lightning_pipeline") is not None
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
     parser.add_argument(
         "--contract",
         type=Path,
         default=DEFAULT_CONTRACT,
         help="dataset contract YAML (default: data/penguins.yaml)",
     )
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="CSV to run on (default: the contract's path, data/penguins.csv)",
-    )
+    if data:
+        parser.add_argument(
+            "--data",
+            type=Path,
+            default=None,
+            help="CSV to run on (default: the contract's path, data/penguins.csv)",
+        )
     parser.add_argument(
         "--workdir",
         type=Path,
@@ -77,14 +78,51 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--strategy", default="auto", help="Lightning strategy, e.g. ddp (default: auto)"
         )
+    if HAS_TFX and HAS_LIGHTNING:
+        p = sub.add_parser(
+            "all",
+            help="run both pipelines on the same data, then the report",
+            epilog=HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_common(p)
+    p = sub.add_parser(
+        "report", help="write <workdir>/report/<dataset>/comparison.{md,html} from MLflow"
+    )
+    _add_common(p, data=False)
+    p = sub.add_parser("ui", help="serve the MLflow UI on the workdir's store")
+    _add_common(p, data=False)
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
     return parser
+
+
+def _run_all(contract, data: Path, workdir: Path) -> int:
+    from pipelines import lightning_pipeline, report, tfx_pipeline
+
+    codes = {
+        "tfx": tfx_pipeline.run(contract, data, workdir, beam_args=[]),
+        "lightning": lightning_pipeline.run(contract, data, workdir),
+    }
+    if all(code == ExitCode.OK for code in codes.values()):
+        from components.report.parity import measure_parity
+
+        measure_parity(contract, workdir, report.report_dir(workdir, contract))
+    report.run(contract, workdir)
+    print(
+        "all: "
+        + ", ".join(f"{stack} exit {code}" for stack, code in codes.items())
+        + f"\nall: browse the runs with `make ui` (python -m pipelines ui --workdir {workdir})"
+    )
+    return next((code for code in codes.values() if code != ExitCode.OK), ExitCode.OK)
 
 
 def _runner(args: argparse.Namespace) -> Callable[[], int]:
     contract = load_contract(args.contract)
-    data = args.data if args.data is not None else contract.path
+    data = getattr(args, "data", None) or contract.path
     workdir = args.workdir.resolve()
-    check_readable(data)
+    if args.command in ("tfx", "lightning", "all"):
+        check_readable(data)
     if args.command == "tfx":
         from pipelines import tfx_pipeline
 
@@ -95,6 +133,16 @@ def _runner(args: argparse.Namespace) -> Callable[[], int]:
         return lambda: lightning_pipeline.run(
             contract, data, workdir, devices=args.devices, strategy=args.strategy
         )
+    if args.command == "all":
+        return lambda: _run_all(contract, data, workdir)
+    if args.command == "report":
+        from pipelines import report
+
+        return lambda: report.run(contract, workdir)
+    if args.command == "ui":
+        from pipelines import ui
+
+        return lambda: ui.run(workdir, host=args.host, port=args.port)
     raise AssertionError(args.command)
 
 

@@ -1,0 +1,115 @@
+"""Read back what both pipelines recorded in MLflow: the latest run of each stack."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.entities import Run
+
+from components.shared.tracking import CONFUSION_MATRIX_ARTIFACT
+
+STACKS = ("tfx", "lightning")
+CURVES = ("train_loss", "val_loss", "val_accuracy")
+
+
+@dataclass
+class StackRun:
+    stack: str
+    run_id: str
+    status: str
+    outcome: str
+    outcome_detail: str
+    params: dict[str, str]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    step_times: dict[str, float]
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    confusion: dict | None = None
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.metrics.get("eval_accuracy")
+
+    def f1(self, cls: str) -> float | None:
+        return self.metrics.get(f"eval_f1_{cls}")
+
+
+@dataclass
+class History:
+    """Every run of one stack: which outcomes, how often (what stopped runs)."""
+
+    stack: str
+    outcomes: Counter
+
+
+def _summarise(client: MlflowClient, run: Run, stack: str) -> StackRun:
+    metrics = dict(run.data.metrics)
+    step_times = {
+        k[len("time_") : -len("_s")]: v
+        for k, v in metrics.items()
+        if k.startswith("time_") and k.endswith("_s") and k != "time_total_s"
+    }
+    curves = {}
+    for key in CURVES:
+        history = client.get_metric_history(run.info.run_id, key)
+        if history:
+            curves[key] = sorted((m.step, m.value) for m in history)
+    confusion = None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = client.download_artifacts(run.info.run_id, CONFUSION_MATRIX_ARTIFACT, tmp)
+            confusion = json.loads(Path(path).read_text())
+    except Exception:  # noqa: BLE001 - a run that stopped before evaluation has none
+        confusion = None
+    tags = dict(run.data.tags)
+    return StackRun(
+        stack=stack,
+        run_id=run.info.run_id,
+        status=run.info.status,
+        outcome=tags.get("outcome", "unknown"),
+        outcome_detail=tags.get("outcome_detail", ""),
+        params=dict(run.data.params),
+        metrics=metrics,
+        tags=tags,
+        step_times=step_times,
+        curves=curves,
+        confusion=confusion,
+    )
+
+
+def latest_runs(experiment: str, client: MlflowClient | None = None) -> dict[str, StackRun]:
+    """{stack: its latest run that got as far as evaluation}, for the stacks that have one."""
+    client = client or MlflowClient()
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return {}
+    found = {}
+    for stack in STACKS:
+        runs = client.search_runs(
+            [exp.experiment_id],
+            filter_string=f"tags.pipeline = '{stack}' and metrics.eval_accuracy >= 0",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        if runs:
+            found[stack] = _summarise(client, runs[0], stack)
+    return found
+
+
+def run_histories(experiment: str, client: MlflowClient | None = None) -> list[History]:
+    client = client or MlflowClient()
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return []
+    histories = []
+    for stack in STACKS:
+        runs = client.search_runs(
+            [exp.experiment_id], filter_string=f"tags.pipeline = '{stack}'", max_results=5000
+        )
+        histories.append(History(stack, Counter(r.data.tags.get("outcome", "?") for r in runs)))
+    return histories

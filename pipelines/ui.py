@@ -1,0 +1,50 @@
+"""`python -m pipelines ui`: the MLflow UI on the workdir's store, on loopback by default."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from components.shared.tracking import tracking_uri
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def command(workdir: Path, host: str, port: int) -> list[str]:
+    mlflow = str(Path(sys.executable).with_name("mlflow"))
+    return [
+        mlflow,
+        "ui",
+        "--backend-store-uri",
+        tracking_uri(workdir),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+
+
+def run(workdir: Path, host: str = "127.0.0.1", port: int = 5000) -> int:
+    if not is_loopback(host):
+        print(
+            f"warning: serving the MLflow UI on {host}: anyone who can reach this port can "
+            "read and change every run and model (MLflow has no authentication here)",
+            file=sys.stderr,
+        )
+    print(f"MLflow UI on http://{host}:{port} (Ctrl-C to stop)", flush=True)
+    # The UI starts uvicorn by name: the venv's bin must be on PATH.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    try:
+        return subprocess.call(command(workdir, host, port), env=env)
+    except KeyboardInterrupt:
+        return 0
