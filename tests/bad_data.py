@@ -1,12 +1,14 @@
 """Bad inputs, made from the real penguins CSV, one function per kind of damage.
 
-Each returns the path of a CSV written under `out_dir`. The reliability tests feed
-every kind to both pipelines; each pipeline's own tests use a few of them.
+Each maker writes a CSV under `out_dir` and returns its path. KINDS says, for each kind,
+the exit code both pipelines must give and a word the error message must contain
+(the damaged column, or what is wrong with the file).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -26,9 +28,37 @@ def _write(frame: pd.DataFrame, out_dir: Path, name: str) -> Path:
     return path
 
 
+def _write_text(text: str | bytes, out_dir: Path, name: str) -> Path:
+    path = Path(out_dir) / f"{name}.csv"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
 def missing_column(out_dir: Path) -> Path:
     """bill_length_mm is gone."""
     return _write(_raw().drop(columns=["bill_length_mm"]), out_dir, "missing_column")
+
+
+def renamed_column(out_dir: Path) -> Path:
+    """sex is called gender: one column missing, one unexpected."""
+    return _write(_raw().rename(columns={"sex": "gender"}), out_dir, "renamed_column")
+
+
+def extra_column(out_dir: Path) -> Path:
+    """A column the contract does not know, comments."""
+    raw = _raw()
+    raw.insert(3, "comments", "seen at dawn")
+    return _write(raw, out_dir, "extra_column")
+
+
+def text_in_numeric(out_dir: Path) -> Path:
+    """flipper_length_mm holds words on some rows."""
+    raw = _raw()
+    raw.loc[raw.index % 5 == 0, "flipper_length_mm"] = "long"
+    return _write(raw, out_dir, "text_in_numeric")
 
 
 def out_of_range(out_dir: Path) -> Path:
@@ -46,17 +76,75 @@ def unseen_category(out_dir: Path) -> Path:
     return _write(raw, out_dir, "unseen_category")
 
 
-def text_in_numeric(out_dir: Path) -> Path:
-    """flipper_length_mm holds words on some rows."""
+def renamed_labels(out_dir: Path) -> Path:
+    """The label spelled as in the raw LTER table: 'Adelie Penguin (Pygoscelis adeliae)'."""
     raw = _raw()
-    raw.loc[raw.index % 5 == 0, "flipper_length_mm"] = "long"
-    return _write(raw, out_dir, "text_in_numeric")
+    long_names = {
+        "Adelie": "Adelie Penguin (Pygoscelis adeliae)",
+        "Chinstrap": "Chinstrap penguin (Pygoscelis antarctica)",
+        "Gentoo": "Gentoo penguin (Pygoscelis papua)",
+    }
+    raw["species"] = raw["species"].map(long_names)
+    return _write(raw, out_dir, "renamed_labels")
 
 
-KINDS: dict[str, tuple[Callable[[Path], Path], str]] = {
-    # kind: (maker, the column the error message must name)
-    "missing_column": (missing_column, "bill_length_mm"),
-    "out_of_range": (out_of_range, "body_mass_g"),
-    "unseen_category": (unseen_category, "island"),
-    "text_in_numeric": (text_in_numeric, "flipper_length_mm"),
+def mostly_null_column(out_dir: Path) -> Path:
+    """bill_depth_mm missing on 80% of the rows."""
+    raw = _raw()
+    raw.loc[raw.index % 5 != 0, "bill_depth_mm"] = "NA"
+    return _write(raw, out_dir, "mostly_null_column")
+
+
+def mostly_missing_label(out_dir: Path) -> Path:
+    """species missing on 80% of the rows."""
+    raw = _raw()
+    raw.loc[raw.index % 5 != 0, "species"] = "NA"
+    return _write(raw, out_dir, "mostly_missing_label")
+
+
+def header_only(out_dir: Path) -> Path:
+    return _write_text(PENGUINS.read_text().splitlines()[0] + "\n", out_dir, "header_only")
+
+
+def empty_file(out_dir: Path) -> Path:
+    return _write_text("", out_dir, "empty_file")
+
+
+def short_rows(out_dir: Path) -> Path:
+    """Some rows lost their last two fields."""
+    lines = PENGUINS.read_text().splitlines()
+    for i in range(5, len(lines), 40):
+        lines[i] = ",".join(lines[i].split(",")[:-2])
+    return _write_text("\n".join(lines) + "\n", out_dir, "short_rows")
+
+
+def not_a_csv(out_dir: Path) -> Path:
+    """A gzip header and binary noise where a CSV should be."""
+    return _write_text(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 8, out_dir, "not_a_csv")
+
+
+@dataclass(frozen=True)
+class Kind:
+    make: Callable[[Path], Path]
+    exit_code: int  # 2: stopped by validation; 1: not a CSV at all
+    names: str  # a word the error message must contain
+
+
+KINDS: dict[str, Kind] = {
+    "missing_column": Kind(missing_column, 2, "bill_length_mm"),
+    "renamed_column": Kind(renamed_column, 2, "gender"),
+    "extra_column": Kind(extra_column, 2, "comments"),
+    "text_in_numeric": Kind(text_in_numeric, 2, "flipper_length_mm"),
+    "out_of_range": Kind(out_of_range, 2, "body_mass_g"),
+    "unseen_category": Kind(unseen_category, 2, "island"),
+    "renamed_labels": Kind(renamed_labels, 2, "species"),
+    "mostly_null_column": Kind(mostly_null_column, 2, "bill_depth_mm"),
+    "mostly_missing_label": Kind(mostly_missing_label, 2, "species"),
+    "header_only": Kind(header_only, 2, "rows"),
+    "empty_file": Kind(empty_file, 1, "empty"),
+    "short_rows": Kind(short_rows, 1, "rectangular"),
+    "not_a_csv": Kind(not_a_csv, 1, "not a UTF-8 CSV"),
 }
+
+# The four every pipeline's own tests cover; the reliability tests run them all.
+CORE_KINDS = ("missing_column", "out_of_range", "unseen_category", "text_in_numeric")

@@ -7,6 +7,7 @@ process and on every machine, and appending rows never moves the old ones.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from dataclasses import dataclass
@@ -76,11 +77,27 @@ def read_raw_text(path: Path) -> pd.DataFrame:
         ) from exc
     if "\x00" in text:
         raise DataFileError(f"data file holds NUL bytes, it is not a CSV: {path}")
+    _check_rectangular(text, path)
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise DataFileError(f"data file cannot be parsed as CSV ({first}): {path}") from exc
+
+
+def _check_rectangular(text: str, path: Path) -> None:
+    """Every row has as many fields as the header. pandas would pad short rows with
+    missing values and TFX's CSV decoder would stop mid-pipeline; both hide the damage."""
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, [])
+    bad = [(n, len(r)) for n, r in enumerate(rows, start=2) if r and len(r) != len(header)]
+    if bad:
+        where = ", ".join(f"line {n} has {k}" for n, k in bad[:3])
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        raise DataFileError(
+            f"data file is not a rectangular CSV: the header has {len(header)} fields, "
+            f"{where}{more}: {path}"
+        )
 
 
 def _row_in_eval(row_text: str, contract: Contract) -> bool:
@@ -90,8 +107,8 @@ def _row_in_eval(row_text: str, contract: Contract) -> bool:
 
 def split_mask(raw: pd.DataFrame, contract: Contract) -> pd.Series:
     """True for the rows that belong to eval."""
-    texts = raw.astype(str).agg("\x1f".join, axis=1)
-    return texts.map(lambda t: _row_in_eval(t, contract)).astype(bool)
+    texts = ["\x1f".join(map(str, row)) for row in raw.itertuples(index=False)]
+    return pd.Series([_row_in_eval(t, contract) for t in texts], index=raw.index, dtype=bool)
 
 
 def _missing_to_empty(raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:
@@ -143,6 +160,13 @@ def materialize_split(path: Path, contract: Contract, out_root: Path) -> Path:
     if (target / "eval" / "data.csv").exists():
         return target
     train, eval_ = split_raw(path, contract)
+    # TFDV's schema has no row-count constraint, and ExampleGen fails on an empty split.
+    rows = len(train) + len(eval_)
+    if rows < contract.min_rows or len(train) == 0 or len(eval_) == 0:
+        raise DataValidationError(
+            f"data file has {rows} rows ({len(train)} train, {len(eval_)} eval); "
+            f"the contract asks for at least {contract.min_rows}: {path}"
+        )
     staging = target.with_name(target.name + ".partial")
     for name, frame in (("train", train), ("eval", eval_)):
         (staging / name).mkdir(parents=True, exist_ok=True)
