@@ -1,6 +1,6 @@
 """Bad inputs, made from the real penguins CSV, one function per kind of damage.
 
-Each maker writes a CSV under `out_dir` and returns its path. KINDS says, for each kind,
+Each maker writes a CSV under `out_dir` and returns its path. CORPUS says, for each kind,
 the exit code both pipelines must give and a word the error message must contain
 (the damaged column, or what is wrong with the file).
 """
@@ -130,7 +130,7 @@ class Kind:
     names: str  # a word the error message must contain
 
 
-KINDS: dict[str, Kind] = {
+CORPUS: dict[str, Kind] = {
     "missing_column": Kind(missing_column, 2, "bill_length_mm"),
     "renamed_column": Kind(renamed_column, 2, "gender"),
     "extra_column": Kind(extra_column, 2, "comments"),
@@ -146,5 +146,9 @@ KINDS: dict[str, Kind] = {
     "not_a_csv": Kind(not_a_csv, 1, "not a UTF-8 CSV"),
 }
 
-# The four every pipeline's own tests cover; the reliability tests run them all.
+# The four each pipeline's own tests cover, as (maker, the column the message must name);
+# the reliability tests run the whole CORPUS.
 CORE_KINDS = ("missing_column", "out_of_range", "unseen_category", "text_in_numeric")
+KINDS: dict[str, tuple[Callable[[Path], Path], str]] = {
+    kind: (CORPUS[kind].make, CORPUS[kind].names) for kind in CORE_KINDS
+}
