@@ -1,0 +1,66 @@
+"""Package: log the trained model to the MLflow run as a "models from code" pyfunc.
+
+The model is models/lightning_serving.py plus plain artifacts: the state_dict (loaded
+with torch.load(weights_only=True)), the preprocessing JSON and the architecture JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import torch
+from mlflow.models import infer_signature
+
+from components.shared.contract import Contract
+
+SERVING_CODE = Path(__file__).resolve().parents[2] / "models" / "lightning_serving.py"
+
+
+def _requirements() -> list[str]:
+    # Pinned from the running environment: inferring them would load the model once more.
+    return [f"{p}=={version(p)}" for p in ("mlflow", "torch", "pandas", "numpy")]
+
+
+def log_model(
+    network: torch.nn.Module,
+    preprocessing: dict[str, Any],
+    contract: Contract,
+    example: pd.DataFrame,
+    predictions: pd.DataFrame,
+    out_dir: Path,
+) -> str:
+    """Log the model under the active run and return its model URI."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / "weights.pt"
+    torch.save(network.state_dict(), weights)
+    prep = out_dir / "preprocessing.json"
+    prep.write_text(json.dumps(preprocessing, indent=2))
+    architecture = out_dir / "architecture.json"
+    architecture.write_text(
+        json.dumps(
+            {
+                "hidden_units": list(contract.hyperparameters.hidden_units),
+                "classes": list(contract.classes),
+            },
+            indent=2,
+        )
+    )
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(SERVING_CODE),
+        artifacts={
+            "weights": str(weights),
+            "preprocessing": str(prep),
+            "architecture": str(architecture),
+        },
+        signature=infer_signature(example, predictions),
+        input_example=example.head(5),
+        pip_requirements=_requirements(),
+    )
+    return info.model_uri

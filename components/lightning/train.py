@@ -1,0 +1,140 @@
+"""Train: the MLP on the preprocessed split with Lightning, on 1 or more CPU processes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from pytorch_lightning.strategies import DDPStrategy, Strategy
+
+from components.shared.contract import Contract
+from models.lightning_mlp import MLPClassifier, PenguinsDataModule
+
+
+@dataclass
+class TrainResult:
+    module: MLPClassifier  # with the best checkpoint's weights loaded
+    epochs_run: int
+    best_val_loss: float
+    best_checkpoint: str
+
+
+class MlflowEpochMetrics(Callback):
+    """Log the epoch's train/val metrics to the pipeline's MLflow run, from rank 0 only.
+
+    Holds only strings and creates its client lazily, so it pickles into DDP worker
+    processes; Lightning's MLFlowLogger would also end the run when training ends, while
+    the pipeline still has evaluation and promotion to record in it.
+    """
+
+    def __init__(self, tracking_uri: str, run_id: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.run_id = run_id
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero or trainer.sanity_checking:
+            return
+        import time
+
+        from mlflow.entities import Metric
+        from mlflow.tracking import MlflowClient
+
+        now = int(time.time() * 1000)
+        metrics = [
+            Metric(key, float(value), now, trainer.current_epoch)
+            for key, value in trainer.callback_metrics.items()
+            if key in ("train_loss", "val_loss", "val_accuracy")
+        ]
+        MlflowClient(self.tracking_uri).log_batch(self.run_id, metrics=metrics)
+
+
+def _strategy(devices: int, strategy: str) -> str | Strategy:
+    """DDP on CPU processes, started by spawning instead of re-running the command line.
+
+    Lightning's default "ddp" launcher re-executes sys.argv for every extra rank, which for
+    `python -m pipelines lightning` would re-run ingest, validation and the MLflow run in
+    each rank. Spawned workers run only the fit; the main process gets rank 0's weights
+    back and does everything else.
+    """
+    if devices > 1 and strategy in ("auto", "ddp", "ddp_spawn"):
+        return DDPStrategy(start_method="spawn", process_group_backend="gloo")
+    return strategy
+
+
+def train(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_eval: np.ndarray,
+    y_eval: np.ndarray,
+    contract: Contract,
+    out_dir: Path,
+    *,
+    devices: int = 1,
+    strategy: str = "auto",
+    tracking_uri: str | None = None,
+    run_id: str | None = None,
+) -> TrainResult:
+    """Fit with EarlyStopping on val loss, keep the best checkpoint's weights.
+
+    The eval split doubles as Lightning's validation set (early stopping, checkpoint
+    choice), as the TFX Trainer does with its eval split.
+    """
+    hp = contract.hyperparameters
+    pl.seed_everything(hp.seed, workers=True, verbose=False)
+    # Small-data CPU training: these warnings (few workers, small log interval) are noise.
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*log_every_n_steps.*")
+    warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+
+    data = PenguinsDataModule(x_train, y_train, x_eval, y_eval, hp.batch_size, hp.seed)
+    module = MLPClassifier(
+        x_train.shape[1], list(hp.hidden_units), len(contract.classes), hp.learning_rate
+    )
+    checkpoint = ModelCheckpoint(
+        dirpath=Path(out_dir) / "checkpoints",
+        filename="best-{epoch}",
+        monitor="val_loss",
+        mode="min",
+        save_top_k=1,
+    )
+    callbacks: list[Callback] = [
+        EarlyStopping(monitor="val_loss", mode="min", patience=hp.early_stopping_patience),
+        checkpoint,
+    ]
+    if tracking_uri and run_id:
+        callbacks.append(MlflowEpochMetrics(tracking_uri, run_id))
+    trainer = pl.Trainer(
+        max_epochs=hp.epochs,
+        accelerator="cpu",
+        devices=devices,
+        strategy=_strategy(devices, strategy),
+        deterministic=True,
+        callbacks=callbacks,
+        logger=False,  # metrics go to MLflow through MlflowEpochMetrics
+        enable_progress_bar=sys.stderr.isatty(),
+        enable_model_summary=False,
+        default_root_dir=str(out_dir),
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(module, datamodule=data)
+    best = checkpoint.best_model_path
+    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+    module.load_state_dict(state)
+    module.eval()
+    best_score: Any = checkpoint.best_model_score
+    return TrainResult(
+        module=module,
+        epochs_run=int(trainer.current_epoch),
+        best_val_loss=float(best_score) if best_score is not None else float("nan"),
+        best_checkpoint=str(best),
+    )

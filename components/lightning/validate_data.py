@@ -1,0 +1,185 @@
+"""Validate: a Great Expectations suite generated from the contract, run through a
+Checkpoint that also renders Data Docs. Any failed expectation stops the pipeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from components.shared.contract import Contract
+
+# GE logs dozens of INFO lines while importing; set the level before the import.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+# GE imports Google's cloud clients, which warn about Python versions they will drop.
+warnings.filterwarnings("ignore", ".*Google will stop supporting.*", FutureWarning)
+import great_expectations as gx  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+
+logging.getLogger("great_expectations").setLevel(logging.WARNING)  # the import resets it
+
+SUITE_NAME = "contract"
+DOCS_SITE = "lightning"
+
+# Every numeric column is parsed to float64 by components.shared.dataset; a column that
+# is still object dtype held text that is not a number.
+NUMERIC_DTYPES = ["float64", "int64"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    expectation: str
+    column: str | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"column '{self.column}'" if self.column else "table"
+        return f"{self.expectation} on {where}: {self.detail}"
+
+
+@dataclass
+class ValidationReport:
+    success: bool
+    failures: list[Failure]
+    results: dict[str, Any]
+    docs_dir: Path
+    statistics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        """The failing columns, in contract order of first failure."""
+        return list(dict.fromkeys(f.column for f in self.failures if f.column))
+
+
+def build_expectations(contract: Contract) -> list[Any]:
+    """The expectations the contract implies, nothing hand-written per dataset."""
+    E = gx.expectations
+    expectations: list[Any] = [
+        E.ExpectTableColumnsToMatchOrderedList(column_list=contract.column_names),
+        E.ExpectTableRowCountToBeBetween(min_value=contract.min_rows),
+    ]
+    for column in contract.columns:
+        expectations.append(E.ExpectColumnToExist(column=column.name))
+        # mostly: the share of rows that must be non-null.
+        expectations.append(
+            E.ExpectColumnValuesToNotBeNull(
+                column=column.name, mostly=round(1.0 - column.max_null_fraction, 6)
+            )
+        )
+        if column.is_numeric:
+            expectations += [
+                E.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=NUMERIC_DTYPES),
+                E.ExpectColumnValuesToBeBetween(
+                    column=column.name, min_value=column.min, max_value=column.max
+                ),
+            ]
+        else:
+            expectations.append(
+                E.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.domain))
+            )
+    return expectations
+
+
+def _context(docs_dir: Path) -> Any:
+    """An ephemeral context (nothing to commit or clean up) whose Data Docs site writes
+    into the run's workdir instead of a temporary directory."""
+    context = gx.get_context(mode="ephemeral")
+    # GE draws tqdm bars on stderr for every metric batch: noise in CI logs.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    for site in list(context.variables.data_docs_sites or {}):
+        context.delete_data_docs_site(site)
+    context.add_data_docs_site(
+        DOCS_SITE,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    return context
+
+
+def _detail(result: Any) -> str:
+    info = result.exception_info or {}
+    if info.get("raised_exception"):
+        message = str(info.get("exception_message", "")).strip().splitlines()
+        return f"could not be evaluated ({message[0] if message else 'error'})"
+    res = result.result or {}
+    if "unexpected_count" in res:
+        examples = res.get("partial_unexpected_list") or []
+        shown = ", ".join(repr(v) for v in examples[:3])
+        pct = res.get("unexpected_percent")
+        pct_text = f" ({pct:.1f}%)" if isinstance(pct, int | float) else ""
+        return f"{res['unexpected_count']} unexpected values{pct_text}" + (
+            f", e.g. {shown}" if shown else ""
+        )
+    if "observed_value" in res:
+        return f"observed {res['observed_value']!r}"
+    return "failed"
+
+
+def _failures(results: Any) -> list[Failure]:
+    failures = []
+    for result in results.results:
+        if result.success:
+            continue
+        config = result.expectation_config
+        column = config.kwargs.get("column")
+        if config.type == "expect_table_columns_to_match_ordered_list":
+            # Name the columns themselves: missing, unexpected or out of order.
+            observed = list((result.result or {}).get("observed_value") or [])
+            expected = list(config.kwargs.get("column_list") or [])
+            missing = [c for c in expected if c not in observed]
+            extra = [c for c in observed if c not in expected]
+            detail = f"missing {missing}, unexpected {extra}" if missing or extra else "order"
+            names = missing + extra
+            failures.append(Failure(config.type, names[0] if names else None, detail))
+            for name in names[1:]:
+                failures.append(Failure(config.type, name, detail))
+            continue
+        failures.append(Failure(config.type, column, _detail(result)))
+    return failures
+
+
+def validate(frame: pd.DataFrame, contract: Contract, out_dir: Path) -> ValidationReport:
+    """Run the generated suite on `frame`; Data Docs go to <out_dir>/data_docs."""
+    docs_dir = Path(out_dir) / "data_docs"
+    context = _context(docs_dir)
+    batch = (
+        context.data_sources.add_pandas(contract.name)
+        .add_dataframe_asset("batch")
+        .add_batch_definition_whole_dataframe("whole")
+    )
+    # A suite belongs to a context: add it first, then its expectations.
+    suite = context.suites.add(gx.ExpectationSuite(name=SUITE_NAME))
+    for expectation in build_expectations(contract):
+        suite.add_expectation(expectation)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{contract.name}-contract", data=batch, suite=suite)
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{contract.name}-lightning",
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])],
+            result_format="SUMMARY",
+        )
+    )
+    outcome = checkpoint.run(batch_parameters={"dataframe": frame})
+    (results,) = outcome.run_results.values()
+    as_json = json.loads(json.dumps(results.to_json_dict(), default=str))
+    return ValidationReport(
+        success=bool(outcome.success),
+        failures=_failures(results),
+        results=as_json,
+        docs_dir=docs_dir,
+        statistics=dict(results.statistics or {}),
+    )

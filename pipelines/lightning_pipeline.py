@@ -1,0 +1,223 @@
+"""The Lightning + MLflow pipeline: ingest -> validate (GE) -> drift -> preprocess ->
+train (Lightning) -> evaluate (gates) -> promote (MLflow registry alias).
+
+Every step lives in components/lightning/; this module only wires them and records one
+MLflow run per pipeline run. Heavy imports (torch, Lightning) happen after the data has
+passed validation, so bad data is rejected quickly.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+from components.shared.contract import Contract
+from pipelines.exit_codes import ExitCode
+
+log = logging.getLogger(__name__)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _stop(mlflow, problem: str, details: list[str]) -> int:  # noqa: ANN001
+    """Report the validation problem; run() then ends the run FAILED (exit code 2)."""
+    for detail in details:
+        print(f"  - {detail}", file=sys.stderr)
+    _outcome(mlflow, "data_invalid", problem)
+    _say(f"stopped: {problem}")
+    return ExitCode.DATA_INVALID
+
+
+def _outcome(mlflow, outcome: str, detail: str) -> None:  # noqa: ANN001
+    """The outcome tags every pipeline writes (components/shared/tracking.py OUTCOMES)."""
+    mlflow.set_tags({"outcome": outcome, "outcome_detail": detail[:5000]})
+
+
+def run(
+    contract: Contract, data: Path, workdir: Path, devices: int = 1, strategy: str = "auto"
+) -> int:
+    """Run the pipeline on `data`; returns an ExitCode (0 promoted, 2 stopped by data
+    validation, 3 trained but not promoted)."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from components.lightning import tracking
+
+    workdir = Path(workdir).resolve()
+    out_root = workdir / "lightning"
+    experiment_id = tracking.configure(contract, workdir)
+    uri = mlflow.get_tracking_uri()
+    client = MlflowClient(uri)
+    tags = {"pipeline": "lightning", "contract": contract.name}
+    commit = tracking.git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+
+    started = time.perf_counter()
+    with mlflow.start_run(experiment_id=experiment_id, tags=tags) as active:
+        try:
+            code = _run_steps(
+                contract, data, out_root / active.info.run_id, client, active.info.run_id,
+                uri, devices, strategy,
+            )  # fmt: skip
+        except BaseException as exc:
+            # The context manager then ends the run FAILED; say why in the outcome tags.
+            _outcome(mlflow, "error", f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            mlflow.log_metric("time_total_s", round(time.perf_counter() - started, 3))
+        if code == ExitCode.DATA_INVALID:
+            # Stopped by validation: FAILED, with the validation report attached.
+            mlflow.end_run(status="FAILED")
+        return code
+
+
+def _run_steps(
+    contract: Contract,
+    data: Path,
+    out_dir: Path,
+    client,  # noqa: ANN001 - MlflowClient
+    run_id: str,
+    uri: str,
+    devices: int,
+    strategy: str,
+) -> int:
+    import mlflow
+
+    from components.lightning import drift, ingest, tracking, validate_data
+
+    hp = contract.hyperparameters
+    mlflow.log_params(
+        {
+            "hidden_units": ",".join(map(str, hp.hidden_units)),
+            "learning_rate": hp.learning_rate,
+            "epochs": hp.epochs,
+            "batch_size": hp.batch_size,
+            "seed": hp.seed,
+            "early_stopping_patience": hp.early_stopping_patience,
+            "devices": devices,
+            "strategy": strategy,
+            "data_path": str(Path(data).resolve()),
+            "min_accuracy": contract.min_accuracy,
+            "max_accuracy_drop": contract.max_accuracy_drop,
+        }
+    )
+
+    with tracking.timed("ingest"):
+        split = ingest.ingest(contract, data)
+        batch = ingest.whole_batch(split)
+    mlflow.log_params(
+        {"data_sha256": split.data_sha256, **{f"{k}_rows": v for k, v in split.sizes.items()}}
+    )
+    ingest.log_dataset(split, contract, data)
+
+    with tracking.timed("validate"):
+        report = validate_data.validate(batch, contract, out_dir)
+    mlflow.log_dict(report.results, "validation/ge_results.json")
+    if report.docs_dir.exists():
+        mlflow.log_artifacts(str(report.docs_dir), "validation/data_docs")
+    mlflow.log_metric("validation_failed_expectations", len(report.failures))
+    if not report.success:
+        print(
+            f"data validation failed: {len(report.failures)} expectation(s) "
+            f"(Data Docs: {report.docs_dir / 'index.html'})",
+            file=sys.stderr,
+        )
+        columns = ", ".join(report.columns) or "table"
+        return _stop(
+            mlflow,
+            f"data validation failed on column(s) {columns}",
+            [str(f) for f in report.failures],
+        )
+
+    with tracking.timed("drift"):
+        reference = drift.load_reference(contract)
+        findings, measured = drift.check_drift(batch, contract, reference)
+    mlflow.log_dict(
+        {"measured": measured, "findings": [str(f) for f in findings]}, "validation/drift.json"
+    )
+    if findings:
+        print(f"drift check failed against {contract.reference_path}", file=sys.stderr)
+        columns = ", ".join(f.column for f in findings)
+        return _stop(mlflow, f"drift on column(s) {columns}", [str(f) for f in findings])
+
+    return _train_and_promote(contract, split, out_dir, client, run_id, uri, devices, strategy)
+
+
+def _train_and_promote(
+    contract: Contract,
+    split,  # noqa: ANN001 - components.shared.dataset.Split
+    out_dir: Path,
+    client,  # noqa: ANN001 - MlflowClient
+    run_id: str,
+    uri: str,
+    devices: int,
+    strategy: str,
+) -> int:
+    import mlflow
+
+    from components.lightning import evaluate, package, preprocess, promote, tracking, train
+    from models.lightning_serving import predict_frame
+
+    with tracking.timed("preprocess"):
+        preprocessing = preprocess.fit(split.train, contract)
+        x_train, y_train = preprocess.features_and_labels(split.train, preprocessing, contract)
+        x_eval, y_eval = preprocess.features_and_labels(split.eval, preprocessing, contract)
+    mlflow.log_dict(preprocessing, "preprocessing.json")
+
+    with tracking.timed("train"):
+        trained = train.train(
+            x_train, y_train, x_eval, y_eval, contract, out_dir,
+            devices=devices, strategy=strategy, tracking_uri=uri, run_id=run_id,
+        )  # fmt: skip
+    mlflow.log_metric("epochs_run", trained.epochs_run)
+
+    features = split.eval[preprocessing["feature_columns"]]
+    with tracking.timed("evaluate"):
+        expected = predict_frame(trained.module.net, x_eval, list(contract.classes))
+        probs = expected[[f"prob_{c}" for c in contract.classes]].to_numpy()
+        scores = evaluate.metrics(probs, y_eval, contract.classes)
+        mlflow.log_metrics(scores)
+        mlflow.log_dict(
+            evaluate.confusion(probs, y_eval, contract.classes), "eval/confusion_matrix.json"
+        )
+        model_uri = package.log_model(
+            trained.module.net, preprocessing, contract, features, expected, out_dir / "model"
+        )
+        accuracy = scores["eval_accuracy"]
+        labels = split.eval[contract.label]
+        champion_gate, champion_accuracy = evaluate.gate_champion(
+            accuracy, contract, client, features, labels
+        )
+        if champion_accuracy is not None:
+            mlflow.log_metric("champion_eval_accuracy", champion_accuracy)
+        gates = [
+            evaluate.gate_min_accuracy(accuracy, contract),
+            champion_gate,
+            evaluate.gate_reload(model_uri, features, expected),
+        ]
+    for gate in gates:
+        mlflow.log_metric(f"gate_{gate.name}_passed", float(gate.passed))
+    mlflow.log_dict([gate.__dict__ for gate in gates], "evaluation/gates.json")
+
+    with tracking.timed("promote"):
+        version, promoted = promote.promote(
+            client, contract.registered_model, model_uri, run_id, gates
+        )
+    mlflow.set_tag("model_version", str(version))
+    mlflow.set_tag("promoted", str(promoted).lower())
+    for gate in gates:
+        print(f"gate {gate.name}: {'pass' if gate.passed else 'FAIL'} ({gate.detail})")
+    if promoted:
+        message = f"promoted {contract.registered_model} version {version} to champion"
+        _outcome(mlflow, "promoted", message)
+        _say(message)
+        return ExitCode.OK
+    why = "; ".join(f"{g.name}: {g.detail}" for g in gates if not g.passed)
+    _outcome(mlflow, "not_blessed", why)
+    _say(f"not promoted: {why} (version {version} tagged rejected)")
+    return ExitCode.NOT_BLESSED
