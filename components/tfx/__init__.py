@@ -1,0 +1,1 @@
+"""TFX-specific pieces of the TFX pipeline: schema, example gen, gate, transform, reports."""

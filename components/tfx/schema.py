@@ -1,0 +1,79 @@
+"""The curated TFDV schema, generated from the dataset contract.
+
+The contract is the one description of the data; the schema is derived from it so that
+TFDV's ExampleValidator flags exactly what the contract forbids: a missing or extra
+column, a wrong type, values out of range, unseen categories and too many missing values.
+Run `python -m components.tfx.schema data/penguins.yaml` to rewrite the committed file.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from components.shared.contract import Column, Contract, load_contract
+
+
+def _feature(column: Column, contract: Contract) -> schema_pb2.Feature:
+    feature = schema_pb2.Feature(name=column.name)
+    # The null-aware example gen drops empty cells, so a missing value is an absent
+    # feature and `presence` counts exactly the non-missing rows.
+    feature.presence.min_fraction = 1.0 - column.max_null_fraction
+    feature.presence.min_count = 1
+    # One value per cell: a CSV cell never holds a list.
+    feature.value_count.min = 1
+    feature.value_count.max = 1
+    if column.type == "int":
+        feature.type = schema_pb2.INT
+        feature.int_domain.min = int(column.min)
+        feature.int_domain.max = int(column.max)
+    elif column.type == "float":
+        feature.type = schema_pb2.FLOAT
+        feature.float_domain.min = float(column.min)
+        feature.float_domain.max = float(column.max)
+    else:
+        feature.type = schema_pb2.BYTES
+        feature.string_domain.name = column.name
+        feature.string_domain.value.extend(column.domain)
+    # The role is recorded for humans only: `ignored` columns are validated like the
+    # rest, and the label is validated too (serving signatures drop it explicitly).
+    feature.annotation.tag.append(f"role:{column.role}")
+    return feature
+
+
+def build_schema(contract: Contract) -> schema_pb2.Schema:
+    """The TFDV schema the contract implies, one feature per CSV column, in CSV order."""
+    schema = schema_pb2.Schema()
+    schema.feature.extend(_feature(column, contract) for column in contract.columns)
+    return schema
+
+
+def schema_text(contract: Contract) -> str:
+    """The schema as the committed .pbtxt text, with a do-not-edit header."""
+    header = (
+        f"# Generated from {contract.source.name} by "
+        f"`python -m components.tfx.schema`; do not edit by hand.\n"
+    )
+    return header + text_format.MessageToString(build_schema(contract))
+
+
+def write_schema(contract: Contract, path: Path | None = None) -> Path:
+    """Write the schema beside the contract (contract.schema_path) or to `path`."""
+    target = Path(path) if path is not None else contract.schema_path
+    target.write_text(schema_text(contract))
+    return target
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m components.tfx.schema CONTRACT.yaml", file=sys.stderr)
+        return 1
+    print(f"wrote {write_schema(load_contract(argv[0]))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
