@@ -1,0 +1,52 @@
+"""The data gate: a custom component that fails the run when TFDV found anomalies.
+
+TFX has no built-in "stop on anomalies": ExampleValidator only records them. This
+component reads the anomalies artifact and raises, so the run fails here and Transform
+and Trainer (which depend on it) never execute.
+"""
+
+# No `from __future__ import annotations`: the TFX decorator reads real type hints.
+from pathlib import Path
+
+from tensorflow_data_validation.utils.anomalies_util import load_anomalies_binary
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tfx import v1 as tfx
+
+ANOMALIES_FILE = "SchemaDiff.pb"
+
+
+class AnomaliesFound(RuntimeError):
+    """The data broke the schema; the message lists the features and anomalies."""
+
+
+def load_split_anomalies(uri: str) -> dict[str, anomalies_pb2.Anomalies]:
+    """The Anomalies proto of each split in an ExampleAnomalies artifact directory."""
+    found = {}
+    for split_dir in sorted(Path(uri).glob("Split-*")):
+        path = split_dir / ANOMALIES_FILE
+        if path.exists():
+            found[split_dir.name.removeprefix("Split-")] = load_anomalies_binary(str(path))
+    return found
+
+
+def describe(anomalies_by_split: dict[str, anomalies_pb2.Anomalies]) -> list[str]:
+    """One human line per (split, feature) anomaly, naming the feature first."""
+    lines = []
+    for split, anomalies in anomalies_by_split.items():
+        for feature, info in sorted(anomalies.anomaly_info.items()):
+            reasons = "; ".join(r.description or r.short_description for r in info.reason)
+            lines.append(f"{feature}: {info.short_description} ({reasons}) [{split} split]")
+        if anomalies.HasField("dataset_anomaly_info"):
+            info = anomalies.dataset_anomaly_info
+            lines.append(f"<dataset>: {info.short_description} [{split} split]")
+    return lines
+
+
+@tfx.dsl.components.component
+def AnomaliesGate(  # noqa: N802 - TFX component naming
+    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+) -> None:
+    """Raise AnomaliesFound when any split has an anomaly."""
+    lines = describe(load_split_anomalies(anomalies.uri))
+    if lines:
+        raise AnomaliesFound("data validation failed:\n  " + "\n  ".join(lines))

@@ -1,0 +1,148 @@
+"""Trainer module for the TFX pipeline: the contract's MLP in Keras 3, and its signatures.
+
+TFX ships this file to Trainer as a user module, so it imports nothing from the
+repository: features, classes and hyperparameters arrive in `custom_config`.
+
+The SavedModel carries three signatures:
+  serving_default     serialized tf.Example (no label) -> class probabilities (TFMA, TF Serving)
+  transform_features  serialized tf.Example -> transformed features (TFMA preprocessing)
+  serving_raw         one tensor per raw feature column -> probabilities and class
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+import tensorflow_transform as tft
+from tfx import v1 as tfx
+from tfx_bsl.public import tfxio
+
+SUFFIX = "_xf"  # as in components/tfx/transform_module.py
+PREDICTIONS = "probabilities"
+
+
+def _xf(name: str) -> str:
+    return name + SUFFIX
+
+
+def _dataset(
+    files: list[str], fn_args: tfx.components.FnArgs, tf_out, cfg: dict, shuffle: bool
+) -> tf.data.Dataset:
+    # One pass per epoch: Keras re-iterates a finite dataset each epoch.
+    options = tfxio.TensorFlowDatasetOptions(
+        batch_size=cfg["batch_size"],
+        label_key=_xf(cfg["label"]),
+        num_epochs=1,
+        shuffle=shuffle,
+        shuffle_seed=cfg["seed"],
+    )
+    return fn_args.data_accessor.tf_dataset_factory(
+        files, options, tf_out.transformed_metadata.schema
+    )
+
+
+def build_model(cfg: dict, tf_out: tft.TFTransformOutput) -> keras.Model:
+    """Dense(h, relu) for h in hidden_units, softmax over the classes (as the Lightning MLP)."""
+    inputs, parts = {}, []
+    for name in cfg["numeric"]:
+        inputs[_xf(name)] = keras.Input(shape=(1,), name=_xf(name), dtype="float32")
+        parts.append(inputs[_xf(name)])
+    for name in cfg["categorical"]:
+        inputs[_xf(name)] = keras.Input(shape=(1,), name=_xf(name), dtype="int64")
+        # +1: the OOV bucket of compute_and_apply_vocabulary.
+        depth = tf_out.vocabulary_size_by_name(name) + 1
+        one_hot = keras.layers.CategoryEncoding(depth, output_mode="one_hot")(inputs[_xf(name)])
+        parts.append(keras.layers.Flatten()(one_hot))  # [batch, 1, depth] -> [batch, depth]
+    x = keras.layers.Concatenate()(parts)
+    for units in cfg["hidden_units"]:
+        x = keras.layers.Dense(units, activation="relu")(x)
+    outputs = keras.layers.Dense(len(cfg["classes"]), activation="softmax")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    model.compile(
+        optimizer=keras.optimizers.Adam(cfg["learning_rate"]),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+    )
+    return model
+
+
+def _raw_input(value: tf.Tensor, spec) -> tf.Tensor | tf.SparseTensor:
+    """A raw column as the transform graph expects it; NaN / "" mean missing."""
+    if value.dtype == tf.string:
+        present = tf.not_equal(value, "")
+    else:
+        present = tf.logical_not(tf.math.is_nan(value))
+    if isinstance(spec, tf.io.VarLenFeature):
+        rows = tf.where(present)  # [n, 1] row indices of present values
+        indices = tf.concat([rows, tf.zeros_like(rows)], axis=1)
+        values = tf.cast(tf.boolean_mask(value, present), spec.dtype)
+        shape = tf.stack([tf.shape(value, out_type=tf.int64)[0], tf.constant(1, tf.int64)])
+        return tf.SparseTensor(indices, values, shape)
+    # A required column: the schema forbids missing values, so no masking.
+    return tf.reshape(tf.cast(value, spec.dtype), [-1, *spec.shape])
+
+
+def make_signatures(model: keras.Model, tf_out: tft.TFTransformOutput, cfg: dict) -> dict:
+    # Attached to the model so the transform graph's assets are saved with it.
+    model.tft_layer = tf_out.transform_features_layer()
+    raw_spec = tf_out.raw_feature_spec()
+    serving_spec = {k: v for k, v in raw_spec.items() if k != cfg["label"]}
+    classes = tf.constant(cfg["classes"])
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve_examples(serialized):
+        features = tf.io.parse_example(serialized, serving_spec)
+        return {PREDICTIONS: model(model.tft_layer(features))}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(serialized):
+        return model.tft_layer(tf.io.parse_example(serialized, raw_spec))
+
+    raw_columns = cfg["numeric"] + cfg["categorical"]
+    raw_signature = {
+        name: tf.TensorSpec([None], tf.float32 if name in cfg["numeric"] else tf.string, name=name)
+        for name in raw_columns
+    }
+
+    @tf.function(input_signature=[raw_signature])
+    def serve_raw(columns):
+        features = {name: _raw_input(columns[name], raw_spec[name]) for name in raw_columns}
+        probabilities = model(model.tft_layer(features))
+        index = tf.argmax(probabilities, axis=1)
+        return {
+            PREDICTIONS: probabilities,
+            "class_index": index,
+            "class": tf.gather(classes, index),
+        }
+
+    return {
+        "serving_default": serve_examples,
+        "transform_features": transform_features,
+        "serving_raw": serve_raw,
+    }
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    """Train on the transformed train split, early-stop on eval loss, save with signatures."""
+    cfg = fn_args.custom_config
+    keras.utils.set_random_seed(cfg["seed"])
+    tf_out = tft.TFTransformOutput(fn_args.transform_output)
+    train = _dataset(fn_args.train_files, fn_args, tf_out, cfg, shuffle=True)
+    evaluation = _dataset(fn_args.eval_files, fn_args, tf_out, cfg, shuffle=False)
+    model = build_model(cfg, tf_out)
+    model.fit(
+        train,
+        validation_data=evaluation,
+        epochs=cfg["epochs"],
+        verbose=cfg.get("verbose", 0),
+        callbacks=[
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=cfg["early_stopping_patience"],
+                restore_best_weights=True,
+            ),
+            keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
+        ],
+    )
+    signatures = make_signatures(model, tf_out, cfg)
+    tf.saved_model.save(model, fn_args.serving_model_dir, signatures=signatures)

@@ -1,0 +1,63 @@
+"""Quick checks of the TFX pipeline definition: built and compiled, never run."""
+
+from __future__ import annotations
+
+import fcntl
+
+import pytest
+
+tfx_pipeline = pytest.importorskip("pipelines.tfx_pipeline")
+
+# From /work/shared/notes/tfx-1.16-facts.md: the portable Flink runner's arguments.
+FLINK_ARGS = [
+    "--runner=FlinkRunner",
+    "--flink_master=http://localhost:8081",
+    "--flink_submit_uber_jar",
+    "--parallelism=2",
+    "--environment_type=LOOPBACK",
+    "--experiments=use_loopback_process_worker=True",
+    "--sdk_worker_parallelism=2",
+    "--environment_cache_millis=1000000",
+]
+COMPONENTS = [
+    "CsvExampleGen",
+    "StatisticsGen",
+    "ImportSchemaGen",
+    "ExampleValidator",
+    "AnomaliesGate",
+    "Transform",
+    "Trainer",
+    "latest_blessed_model_resolver",
+    "Evaluator",
+    "Pusher",
+]
+
+
+def test_default_beam_args_run_in_memory():
+    assert tfx_pipeline.with_default_beam_args([]) == ["--direct_running_mode=in_memory"]
+    chosen = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    assert tfx_pipeline.with_default_beam_args(chosen) == chosen
+
+
+def test_pipeline_builds_and_compiles_with_flink_args(contract, tmp_path):
+    from tfx.dsl.compiler.compiler import Compiler
+
+    pipeline = tfx_pipeline.create_pipeline(contract, tmp_path / "split", tmp_path, FLINK_ARGS)
+    assert {c.id for c in pipeline.components} == set(COMPONENTS)
+    assert pipeline.beam_pipeline_args[: len(FLINK_ARGS)] == FLINK_ARGS
+    assert pipeline.enable_cache
+    ir = Compiler().compile(pipeline)
+    nodes = {n.pipeline_node.node_info.id: n.pipeline_node for n in ir.nodes}
+    # The gate is an upstream of Transform even though Transform reads none of its outputs.
+    assert "AnomaliesGate" in nodes["Transform"].upstream_nodes
+    assert ir.deployment_config  # beam args travel in the compiled pipeline
+
+
+def test_concurrent_run_is_refused(contract, tmp_path, capsys):
+    lock = tmp_path / "tfx" / ".lock"
+    lock.parent.mkdir(parents=True)
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code = tfx_pipeline.run(contract, contract.path, tmp_path)
+    assert code == 1
+    assert "another TFX run" in capsys.readouterr().err
