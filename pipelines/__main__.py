@@ -107,7 +107,7 @@ def _run_all(contract, data: Path, workdir: Path) -> int:
     if all(code == ExitCode.OK for code in codes.values()):
         from components.report.parity import measure_parity
 
-        measure_parity(contract, workdir, report.report_dir(workdir, contract))
+        measure_parity(contract, data, workdir, report.report_dir(workdir, contract))
     report.run(contract, workdir)
     print(
         "all: "

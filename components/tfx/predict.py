@@ -1,0 +1,66 @@
+"""Score raw rows with a pushed TFX model through its `serving_raw` signature.
+
+`python -m components.tfx.predict --contract C MODEL_DIR < rows.json` reads a JSON list of
+raw rows ({column: value or null}) and prints {"class": [...], "probabilities": [[...]]}:
+the same JSON rows the MLflow model server takes, so both stacks can be served side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+from components.shared.contract import Contract, load_contract
+
+
+def latest_push(serving_dir: Path) -> Path | None:
+    """The newest complete push: Pusher writes <dir>/<unix time>/ with saved_model.pb last."""
+    pushes = [
+        p
+        for p in Path(serving_dir).glob("*")
+        if p.name.isdigit() and (p / "saved_model.pb").exists()
+    ]
+    return max(pushes, key=lambda p: int(p.name)) if pushes else None
+
+
+def _column(rows: list[dict], name: str, numeric: bool) -> list:
+    values = [row.get(name) for row in rows]
+    if numeric:
+        return [math.nan if v is None or v == "" else float(v) for v in values]
+    return ["" if v is None else str(v) for v in values]
+
+
+def predict(model_dir: Path, rows: list[dict], contract: Contract) -> dict[str, list]:
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(model_dir)).signatures["serving_raw"]
+    inputs = {
+        c.name: tf.constant(
+            _column(rows, c.name, c.is_numeric), dtype=tf.float32 if c.is_numeric else tf.string
+        )
+        for c in contract.features
+    }
+    out = serve(**inputs)
+    return {
+        "class": [c.decode() for c in out["class"].numpy()],
+        "probabilities": out["probabilities"].numpy().tolist(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--contract", type=Path, required=True)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    rows = json.load(sys.stdin)
+    json.dump(predict(args.model_dir, rows, load_contract(args.contract)), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

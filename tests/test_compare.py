@@ -1,0 +1,146 @@
+"""Both pipelines in one place: `all` against a real MLflow server over HTTP, the report,
+the MLflow UI in headless Chromium, and serving parity with `mlflow models serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+
+from components.shared.contract import REPO_ROOT
+from tests.conftest import run_cli
+from tests.servers import free_port, mlflow_server, render, wait_http
+
+pytestmark = pytest.mark.e2e
+
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", REPO_ROOT / "runs" / "test-artifacts"))
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """One `python -m pipelines all` run, tracked by a real `mlflow server`."""
+    root = tmp_path_factory.mktemp("all")
+    with mlflow_server(root) as url:
+        workdir = root / "work"
+        result = run_cli("all", "--workdir", workdir, env={"MLFLOW_TRACKING_URI": url})
+        yield url, workdir, result
+
+
+def _runs(url: str, experiment: str) -> dict[str, mlflow.entities.Run]:
+    client = MlflowClient(url)
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])
+    latest = {}
+    for run in runs:
+        latest.setdefault(run.data.tags.get("pipeline"), run)
+    return latest
+
+
+def test_all_runs_both_pipelines_and_writes_the_report(served, contract):
+    url, workdir, result = served
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "tfx exit 0, lightning exit 0" in result.stdout
+    assert "make ui" in result.stdout
+    report = workdir / "report" / contract.name
+    for name in ("comparison.md", "comparison.html", "step_times.png", "metrics.png"):
+        assert (report / name).stat().st_size > 0, name
+    html = (report / "comparison.html").read_text()
+    assert "data:image/png;base64," in html and 'src="metrics.png"' not in html
+
+
+def test_tfx_run_in_mlflow_holds_tfma_metrics_and_lineage(served, contract):
+    url, workdir, _ = served
+    run = _runs(url, contract.experiment)["tfx"]
+    assert run.data.tags["outcome"] == "pushed"
+    assert run.data.params["learning_rate"] == str(contract.hyperparameters.learning_rate)
+    assert len(run.data.params["data_sha256"]) == 64
+    assert run.data.metrics["eval_accuracy"] >= contract.min_accuracy
+    for cls in contract.classes:
+        assert 0 < run.data.metrics[f"eval_f1_{cls}"] <= 1
+    for stage in ("ingest", "validate", "preprocess", "train", "evaluate", "promote"):
+        assert run.data.metrics[f"time_{stage}_s"] > 0, stage
+    assert json.loads(run.data.tags["mlmd_execution_ids"])["Trainer"] > 0
+    assert Path(run.data.tags["pushed_model"]).is_dir()
+    artifacts = {
+        a.path for a in MlflowClient(url).list_artifacts(run.info.run_id, "validation/tfdv")
+    }
+    assert "validation/tfdv/statistics.html" in artifacts
+    # The accuracy is TFMA's own number: the same as in the Evaluator's output.
+    from components.tfx.mlflow_record import eval_metrics
+
+    tfma_dir = Path(workdir) / "tfx" / "Evaluator" / "evaluation"
+    newest = max(tfma_dir.iterdir(), key=lambda p: int(p.name))
+    assert eval_metrics(str(newest), contract.classes)["eval_accuracy"] == pytest.approx(
+        run.data.metrics["eval_accuracy"]
+    )
+
+
+def test_both_pipelines_log_comparable_columns(served, contract):
+    url, _, _ = served
+    runs = _runs(url, contract.experiment)
+    tfx_run, lightning_run = runs["tfx"], runs["lightning"]
+    shared_params = {"hidden_units", "learning_rate", "epochs", "batch_size", "seed", "data_sha256"}
+    for key in shared_params:
+        assert tfx_run.data.params[key] == lightning_run.data.params[key], key
+    for key in ("eval_accuracy", "time_train_s", "time_validate_s", "time_total_s"):
+        assert key in tfx_run.data.metrics and key in lightning_run.data.metrics, key
+
+
+def test_report_numbers_equal_what_mlflow_stored(served, contract):
+    url, workdir, _ = served
+    runs = _runs(url, contract.experiment)
+    stored = json.loads((workdir / "report" / contract.name / "report.json").read_text())
+    markdown = (workdir / "report" / contract.name / "comparison.md").read_text()
+    for stack in ("tfx", "lightning"):
+        assert stored[stack]["run_id"] == runs[stack].info.run_id
+        accuracy = runs[stack].data.metrics["eval_accuracy"]
+        assert stored[stack]["metrics"]["eval_accuracy"] == accuracy
+        assert f"{accuracy:.3f}" in markdown
+
+
+def test_served_models_agree_on_raw_rows(served, contract):
+    _, workdir, _ = served
+    parity = json.loads((workdir / "report" / contract.name / "parity.json").read_text())
+    assert parity["rows"] > 50
+    assert parity["tfx_accuracy"] >= contract.min_accuracy
+    assert parity["lightning_accuracy"] >= contract.min_accuracy
+    assert parity["agreement"] >= 0.95
+    markdown = (workdir / "report" / contract.name / "comparison.md").read_text()
+    assert "rows where both predict the same class" in markdown
+
+
+def test_mlflow_ui_shows_both_pipelines_runs(served, contract):
+    url, _, _ = served
+    runs = _runs(url, contract.experiment)
+    experiment_id = runs["tfx"].info.experiment_id
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "mlflow-ui-runs.png"
+    dom = render(f"{url}/#/experiments/{experiment_id}/runs", screenshot=shot)
+    for stack in ("tfx", "lightning"):
+        assert runs[stack].info.run_name in dom, stack
+    assert shot.stat().st_size > 10_000
+
+
+def test_ui_subcommand_serves_the_workdir_store_on_loopback(served):
+    import subprocess
+    import sys
+
+    _, workdir, _ = served
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines", "ui", "--workdir", str(workdir), "--port", str(port)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", proc=proc)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
