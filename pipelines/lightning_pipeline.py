@@ -174,7 +174,7 @@ def _train_and_promote(
             x_train, y_train, x_eval, y_eval, contract, out_dir,
             devices=devices, strategy=strategy, tracking_uri=uri, run_id=run_id,
         )  # fmt: skip
-    mlflow.log_metric("epochs_run", trained.epochs_run)
+    mlflow.log_metric("best_epoch", trained.best_epoch)
 
     features = split.eval[preprocessing["feature_columns"]]
     with tracking.timed("evaluate"):

@@ -7,7 +7,6 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
@@ -22,8 +21,7 @@ from models.lightning_mlp import MLPClassifier, PenguinsDataModule
 @dataclass
 class TrainResult:
     module: MLPClassifier  # with the best checkpoint's weights loaded
-    epochs_run: int
-    best_val_loss: float
+    best_epoch: int
     best_checkpoint: str
 
 
@@ -53,6 +51,9 @@ class MlflowEpochMetrics(Callback):
             for key, value in trainer.callback_metrics.items()
             if key in ("train_loss", "val_loss", "val_accuracy")
         ]
+        # Logged here, in the training process: under DDP the main process's trainer
+        # does not learn how many epochs its workers ran.
+        metrics.append(Metric("epochs_run", trainer.current_epoch + 1, now, trainer.current_epoch))
         MlflowClient(self.tracking_uri).log_batch(self.run_id, metrics=metrics)
 
 
@@ -128,13 +129,8 @@ def train(
     )
     trainer.fit(module, datamodule=data)
     best = checkpoint.best_model_path
-    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
-    module.load_state_dict(state)
+    # weights_only: a checkpoint is data, never code to run.
+    saved = torch.load(best, map_location="cpu", weights_only=True)
+    module.load_state_dict(saved["state_dict"])
     module.eval()
-    best_score: Any = checkpoint.best_model_score
-    return TrainResult(
-        module=module,
-        epochs_run=int(trainer.current_epoch),
-        best_val_loss=float(best_score) if best_score is not None else float("nan"),
-        best_checkpoint=str(best),
-    )
+    return TrainResult(module=module, best_epoch=int(saved["epoch"]), best_checkpoint=str(best))

@@ -21,7 +21,11 @@ warnings.filterwarnings("ignore", ".*Google will stop supporting.*", FutureWarni
 import great_expectations as gx  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
-logging.getLogger("great_expectations").setLevel(logging.WARNING)  # the import resets it
+# Some GE modules set their own logger to INFO on import (e.g. the ephemeral Data Docs
+# site announces its temporary directory); quiet every one of them.
+for _name in list(logging.root.manager.loggerDict):
+    if _name.startswith("great_expectations"):
+        logging.getLogger(_name).setLevel(logging.WARNING)
 
 SUITE_NAME = "contract"
 DOCS_SITE = "lightning"
@@ -107,14 +111,40 @@ def _context(docs_dir: Path) -> Any:
     return context
 
 
-def _detail(result: Any) -> str:
-    info = result.exception_info or {}
-    if info.get("raised_exception"):
-        message = str(info.get("exception_message", "")).strip().splitlines()
-        return f"could not be evaluated ({message[0] if message else 'error'})"
+def _exception_message(info: dict[str, Any]) -> str | None:
+    """GE puts one exception record per failed metric, sometimes nested by metric id."""
+    records = [info] if "raised_exception" in info else list(info.values())
+    for record in records:
+        if isinstance(record, dict) and (
+            record.get("raised_exception") or record.get("exception_message")
+        ):
+            lines = str(record.get("exception_message") or "error").strip().splitlines()
+            return lines[-1] if lines else "error"
+    return None
+
+
+def _non_numeric(frame: pd.DataFrame, column: str) -> list[str]:
+    values = frame[column].dropna()
+    bad = values[pd.to_numeric(values, errors="coerce").isna()]
+    return [str(v) for v in bad.unique()[:3]]
+
+
+def _detail(result: Any, frame: pd.DataFrame) -> str:
+    config = result.expectation_config
+    column = config.kwargs.get("column")
+    if column and column not in frame.columns:
+        return "column is missing"
+    if config.type == "expect_column_values_to_be_in_type_list" and column:
+        return (
+            f"dtype {frame[column].dtype}, not numeric: text such as "
+            f"{_non_numeric(frame, column)}"
+        )
+    message = _exception_message(result.exception_info or {})
+    if message:
+        return f"could not be evaluated ({message})"
     res = result.result or {}
     if "unexpected_count" in res:
-        examples = res.get("partial_unexpected_list") or []
+        examples = list(dict.fromkeys(map(str, res.get("partial_unexpected_list") or [])))
         shown = ", ".join(repr(v) for v in examples[:3])
         pct = res.get("unexpected_percent")
         pct_text = f" ({pct:.1f}%)" if isinstance(pct, int | float) else ""
@@ -126,7 +156,7 @@ def _detail(result: Any) -> str:
     return "failed"
 
 
-def _failures(results: Any) -> list[Failure]:
+def _failures(results: Any, frame: pd.DataFrame, contract: Contract) -> list[Failure]:
     failures = []
     for result in results.results:
         if result.success:
@@ -145,8 +175,10 @@ def _failures(results: Any) -> list[Failure]:
             for name in names[1:]:
                 failures.append(Failure(config.type, name, detail))
             continue
-        failures.append(Failure(config.type, column, _detail(result)))
-    return failures
+        failures.append(Failure(config.type, column, _detail(result, frame)))
+    # GE returns results in no useful order: table first, then contract column order.
+    order = {name: i for i, name in enumerate(contract.column_names)}
+    return sorted(failures, key=lambda f: (f.column is not None, order.get(f.column, -1)))
 
 
 def validate(frame: pd.DataFrame, contract: Contract, out_dir: Path) -> ValidationReport:
@@ -178,7 +210,7 @@ def validate(frame: pd.DataFrame, contract: Contract, out_dir: Path) -> Validati
     as_json = json.loads(json.dumps(results.to_json_dict(), default=str))
     return ValidationReport(
         success=bool(outcome.success),
-        failures=_failures(results),
+        failures=_failures(results, frame, contract),
         results=as_json,
         docs_dir=docs_dir,
         statistics=dict(results.statistics or {}),

@@ -1,0 +1,194 @@
+"""End-to-end runs of `python -m pipelines lightning` against a real MLflow SQLite store
+and real Great Expectations. One workdir is shared by the runs that build on each other
+(first run, second run, bad data, too-high threshold), so the suite trains few models."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.bad_data import KINDS
+from tests.conftest import run_cli, write_contract
+
+pytestmark = pytest.mark.e2e
+
+MODEL = "penguins-lightning"
+
+
+def _uri(workdir: Path) -> str:
+    return f"sqlite:///{workdir / 'mlflow' / 'mlflow.db'}"
+
+
+@contextmanager
+def tracking(workdir: Path) -> Iterator[object]:
+    """An MlflowClient on the workdir's store, with mlflow's global URIs pointed there.
+
+    mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI; restore it afterwards, or every
+    later CLI run from this test process would inherit this store.
+    """
+    import mlflow
+
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    try:
+        mlflow.set_tracking_uri(_uri(workdir))
+        mlflow.set_registry_uri(_uri(workdir))
+        yield mlflow.MlflowClient(_uri(workdir))
+    finally:
+        mlflow.set_tracking_uri(saved)
+        if saved is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
+def _versions(client) -> list[int]:  # noqa: ANN001
+    return sorted(int(v.version) for v in client.search_model_versions(f"name='{MODEL}'"))
+
+
+def _champion(client) -> int:  # noqa: ANN001
+    return int(client.get_model_version_by_alias(MODEL, "champion").version)
+
+
+def _latest_run(client):  # noqa: ANN001, ANN202
+    experiment = client.get_experiment_by_name("penguins")
+    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])[
+        0
+    ]
+
+
+def _ok(result, code: int) -> None:  # noqa: ANN001
+    assert result.returncode == code, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("lightning")
+
+
+@pytest.fixture(scope="module")
+def first(workdir):  # noqa: ANN001, ANN201
+    return run_cli("lightning", "--workdir", workdir)
+
+
+@pytest.fixture(scope="module")
+def second(workdir, first):  # noqa: ANN001, ANN201
+    _ok(first, 0)
+    return run_cli("lightning", "--workdir", workdir)
+
+
+def test_first_run_promotes_and_records_everything(workdir, first):
+    _ok(first, 0)
+    assert first.stdout.strip().splitlines()[-1] == f"promoted {MODEL} version 1 to champion"
+    assert not (Path(__file__).resolve().parents[1] / "mlruns").exists()
+    with tracking(workdir) as client:
+        assert _champion(client) == 1
+        experiment = client.get_experiment_by_name("penguins")
+        assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+        assert experiment.artifact_location.startswith((workdir / "mlflow").as_uri())
+        run = _latest_run(client)
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["pipeline"] == "lightning"
+        assert run.data.tags["outcome"] == "promoted"
+        params = run.data.params
+        for key in ("hidden_units", "learning_rate", "epochs", "batch_size", "seed"):
+            assert key in params
+        assert len(params["data_sha256"]) == 64
+        assert int(params["train_rows"]) + int(params["eval_rows"]) == 344
+        metrics = run.data.metrics
+        assert metrics["eval_accuracy"] >= 0.9
+        for key in ("eval_log_loss", "eval_f1_Adelie", "eval_f1_Chinstrap", "eval_f1_Gentoo"):
+            assert key in metrics
+        for step in ("ingest", "validate", "drift", "preprocess", "train", "evaluate"):
+            assert f"time_{step}_s" in metrics
+        history = client.get_metric_history(run.info.run_id, "val_loss")
+        assert len(history) >= 2 and [m.step for m in history][:2] == [0, 1]
+        contexts = {
+            tag.value
+            for dataset_input in run.inputs.dataset_inputs
+            for tag in dataset_input.tags
+            if tag.key == "mlflow.data.context"
+        }
+        assert contexts == {"training", "evaluation"}
+        docs = [a.path for a in client.list_artifacts(run.info.run_id, "validation/data_docs")]
+        assert "validation/data_docs/index.html" in docs
+        artifacts = [a.path for a in client.list_artifacts(run.info.run_id, "validation")]
+        assert "validation/ge_results.json" in artifacts
+
+        import mlflow
+        import pandas as pd
+
+        from components.shared.contract import load_contract
+        from components.shared.dataset import load_split
+
+        contract = load_contract()
+        rows = load_split(contract.path, contract).eval
+        model = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion")
+        assert model.metadata.signature is not None
+        raw = pd.read_csv(contract.path).head(20)  # raw rows, label and extras included
+        predictions = model.predict(raw)
+        assert set(predictions["prediction"]) <= set(contract.classes)
+        accuracy = (model.predict(rows)["prediction"] == rows[contract.label]).mean()
+        assert accuracy == pytest.approx(metrics["eval_accuracy"])
+
+
+def test_second_run_is_compared_with_the_champion(workdir, second):
+    _ok(second, 0)
+    assert second.stdout.strip().splitlines()[-1] == f"promoted {MODEL} version 2 to champion"
+    assert "gate champion: pass" in second.stdout and "champion v1" in second.stdout
+    with tracking(workdir) as client:
+        assert _champion(client) == 2
+        run = _latest_run(client)
+        assert "champion_eval_accuracy" in run.data.metrics
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_bad_data_stops_before_training(workdir, second, kind, tmp_path):
+    _ok(second, 0)
+    maker, column = KINDS[kind]
+    with tracking(workdir) as client:
+        versions, champion = _versions(client), _champion(client)
+    result = run_cli("lightning", "--workdir", workdir, "--data", maker(tmp_path))
+    _ok(result, 2)
+    assert column in result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("stopped: ")
+    with tracking(workdir) as client:
+        assert _versions(client) == versions
+        assert _champion(client) == champion
+        run = _latest_run(client)
+        assert run.info.status == "FAILED"
+        assert run.data.tags["outcome"] == "data_invalid"
+        assert "time_train_s" not in run.data.metrics
+        artifacts = [a.path for a in client.list_artifacts(run.info.run_id, "validation")]
+        assert "validation/ge_results.json" in artifacts
+
+
+def test_too_high_threshold_registers_a_rejected_version(workdir, second, tmp_path):
+    _ok(second, 0)
+    contract = write_contract(
+        tmp_path, evaluation={"min_accuracy": 1.01, "max_accuracy_drop": 0.02}
+    )
+    with tracking(workdir) as client:
+        versions, champion = _versions(client), _champion(client)
+    result = run_cli("lightning", "--workdir", workdir, "--contract", contract)
+    _ok(result, 3)
+    assert result.stdout.strip().splitlines()[-1].startswith("not promoted: min_accuracy")
+    with tracking(workdir) as client:
+        new = _versions(client)
+        assert new == [*versions, versions[-1] + 1]
+        assert _champion(client) == champion
+        version = client.get_model_version(MODEL, str(new[-1]))
+        assert "min_accuracy" in version.tags["rejected_reason"]
+        assert _latest_run(client).data.tags["outcome"] == "not_blessed"
+
+
+def test_ddp_on_two_cpu_processes(tmp_path):
+    result = run_cli("lightning", "--workdir", tmp_path, "--devices", "2", "--strategy", "ddp")
+    _ok(result, 0)
+    assert "Starting with 2 processes" in result.stdout + result.stderr
+    with tracking(tmp_path) as client:
+        assert _champion(client) == 1
+        run = _latest_run(client)
+        assert run.data.params["devices"] == "2"
+        assert run.data.metrics["eval_accuracy"] >= 0.9
