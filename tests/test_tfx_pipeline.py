@@ -1,0 +1,154 @@
+"""End to end: the real TFX pipeline on Beam, through the CLI, in one shared workdir.
+
+One good run is shared by the module (module-scoped fixtures); the cached rerun, the bad
+data runs and the unreachable threshold then reuse its workdir, so each also checks that
+the earlier push stays intact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components.shared.dataset import load_split
+from tests.bad_data import KINDS
+from tests.conftest import run_cli, write_contract
+
+pytestmark = pytest.mark.e2e
+
+tfx_pipeline = pytest.importorskip("pipelines.tfx_pipeline")
+from components.tfx import reports  # noqa: E402
+
+COMPONENTS = {
+    "CsvExampleGen",
+    "StatisticsGen",
+    "ImportSchemaGen",
+    "ExampleValidator",
+    "AnomaliesGate",
+    "Transform",
+    "Trainer",
+    "latest_blessed_model_resolver",
+    "Evaluator",
+    "Pusher",
+}
+
+
+def _nodes(workdir: Path, contract) -> dict[str, reports.NodeRun]:
+    from tfx.orchestration import metadata
+
+    config = metadata.sqlite_metadata_connection_config(str(tfx_pipeline.metadata_path(workdir)))
+    return reports.latest_run(config, tfx_pipeline.pipeline_name(contract))
+
+
+def _executions_per_node(workdir: Path, contract) -> dict[str, int]:
+    from ml_metadata.metadata_store import metadata_store
+    from tfx.orchestration import metadata
+
+    store = metadata_store.MetadataStore(
+        metadata.sqlite_metadata_connection_config(str(tfx_pipeline.metadata_path(workdir)))
+    )
+    prefix = tfx_pipeline.pipeline_name(contract) + "."
+    return {
+        ctx.name[len(prefix) :]: len(store.get_executions_by_context(ctx.id))
+        for ctx in store.get_contexts_by_type("node")
+    }
+
+
+def _pushes(workdir: Path) -> list[Path]:
+    root = tfx_pipeline.serving_dir(workdir)
+    return sorted(p for p in root.glob("*") if (p / "saved_model.pb").exists())
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("tfx")
+
+
+@pytest.fixture(scope="module")
+def good_run(workdir, contract):
+    result = run_cli("tfx", "--workdir", workdir)
+    # Snapshot MLMD now: later tests add runs to the same store.
+    return result, _nodes(workdir, contract), _executions_per_node(workdir, contract)
+
+
+def test_good_run_is_blessed_and_pushed(good_run, workdir):
+    result, nodes, executions = good_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("OK: blessed") and str(tfx_pipeline.serving_dir(workdir)) in last
+    assert len(_pushes(workdir)) == 1
+    # One execution per component, each reported with its wall time.
+    assert set(nodes) == COMPONENTS
+    assert executions == dict.fromkeys(COMPONENTS, 1)
+    assert all(n.state == "COMPLETE" for n in nodes.values())
+    for name in COMPONENTS:
+        assert name in result.stdout
+    assert (tfx_pipeline.pipeline_root(workdir) / "reports" / "statistics.html").exists()
+    assert (tfx_pipeline.pipeline_root(workdir) / "reports" / "anomalies-train.html").exists()
+
+
+def test_pushed_model_predicts_raw_rows_like_the_evaluator(good_run, workdir, contract):
+    import tensorflow as tf
+
+    _, nodes, _ = good_run
+    evaluation_uri = nodes["Evaluator"].outputs["evaluation"][0].uri
+    tfma_accuracy = reports.evaluator_accuracy(evaluation_uri)
+
+    model = tf.saved_model.load(str(_pushes(workdir)[0]))
+    serve = model.signatures["serving_raw"]
+    rows = load_split(contract.path, contract).eval
+    columns = {
+        c.name: tf.constant(rows[c.name].astype("float32").to_numpy())
+        if c.is_numeric
+        else tf.constant(rows[c.name].fillna("").astype(str).to_numpy())
+        for c in contract.features
+    }
+    outputs = serve(**columns)
+    labels = rows[contract.label].map(contract.classes.index).to_numpy()
+    accuracy = float(np.mean(outputs["class_index"].numpy() == labels))
+    assert abs(accuracy - tfma_accuracy) < 1e-6
+    assert accuracy >= contract.min_accuracy
+    names = [b.decode() for b in outputs["class"].numpy()]
+    assert names == [contract.classes[i] for i in outputs["class_index"].numpy()]
+
+
+def test_rerun_hits_the_cache(good_run, workdir, contract):
+    result = run_cli("tfx", "--workdir", workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    nodes = _nodes(workdir, contract)
+    # The resolver is a query, it always runs; everything else is reused.
+    cached = {n for n, run in nodes.items() if run.state == "CACHED"}
+    assert {"CsvExampleGen", "StatisticsGen", "Transform", "Trainer"} <= cached
+    assert "CACHED" in result.stdout
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_bad_data_stops_before_training(kind, good_run, workdir, contract, tmp_path):
+    make, column = KINDS[kind]
+    before = _pushes(workdir)
+    trained_before = _executions_per_node(workdir, contract)
+    result = run_cli("tfx", "--workdir", workdir, "--data", make(tmp_path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert column in result.stderr
+    nodes = _nodes(workdir, contract)
+    assert nodes["AnomaliesGate"].state == "FAILED"
+    assert not {"Transform", "Trainer", "Evaluator", "Pusher"} & set(nodes)
+    after = _executions_per_node(workdir, contract)
+    for name in ("Transform", "Trainer", "Pusher"):
+        assert after[name] == trained_before[name]
+    assert _pushes(workdir) == before and before
+
+
+def test_unreachable_threshold_is_not_blessed(good_run, workdir, tmp_path):
+    before = _pushes(workdir)
+    contract_file = write_contract(
+        tmp_path, evaluation={"min_accuracy": 1.01, "max_accuracy_drop": 0.02}
+    )
+    result = run_cli("tfx", "--workdir", workdir, "--contract", contract_file)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "not blessed" in result.stderr
+    assert "sparse_categorical_accuracy" in result.stderr
+    assert _pushes(workdir) == before and before
+    assert all((p / "saved_model.pb").exists() for p in before)
