@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from models.lightning_serving import build_network
+from models.lightning_pyfunc import build_network
 
 
 class PenguinsDataModule(pl.LightningDataModule):

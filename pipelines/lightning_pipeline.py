@@ -161,7 +161,7 @@ def _train_and_promote(
     import mlflow
 
     from components.lightning import evaluate, package, preprocess, promote, tracking, train
-    from models.lightning_serving import predict_frame
+    from models.lightning_pyfunc import predict_frame
 
     with tracking.timed("preprocess"):
         preprocessing = preprocess.fit(split.train, contract)

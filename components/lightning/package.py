@@ -1,6 +1,6 @@
 """Package: log the trained model to the MLflow run as a "models from code" pyfunc.
 
-The model is models/lightning_serving.py plus plain artifacts: the state_dict (loaded
+The model is models/lightning_pyfunc.py plus plain artifacts: the state_dict (loaded
 with torch.load(weights_only=True)), the preprocessing JSON and the architecture JSON.
 """
 
@@ -18,7 +18,7 @@ from mlflow.models import infer_signature
 
 from components.shared.contract import Contract
 
-SERVING_CODE = Path(__file__).resolve().parents[2] / "models" / "lightning_serving.py"
+SERVING_CODE = Path(__file__).resolve().parents[2] / "models" / "lightning_pyfunc.py"
 
 
 def _requirements() -> list[str]:

@@ -1,6 +1,6 @@
 """Preprocess: fit imputation, z-scoring and one-hot vocabularies on the train split only.
 
-The fitted parameters are plain JSON, read by the served model (models/lightning_serving.py)
+The fitted parameters are plain JSON, read by the served model (models/lightning_pyfunc.py)
 whose `transform` applies them, so serving takes raw rows and unpickles nothing.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from components.shared.contract import Contract
-from models.lightning_serving import MISSING, transform
+from models.lightning_pyfunc import MISSING, transform
 
 __all__ = ["fit", "transform", "features_and_labels"]
 
