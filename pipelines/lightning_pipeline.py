@@ -8,32 +8,37 @@ passed validation, so bad data is rejected quickly.
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from components.shared.contract import Contract
 from pipelines.exit_codes import ExitCode
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+    from components.shared.dataset import Split
 
 
 def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _stop(mlflow, problem: str, details: list[str]) -> int:  # noqa: ANN001
+def _stop(problem: str, details: list[str]) -> int:
     """Report the validation problem; run() then ends the run FAILED (exit code 2)."""
     for detail in details:
         print(f"  - {detail}", file=sys.stderr)
-    _outcome(mlflow, "data_invalid", problem)
+    _outcome("data_invalid", problem)
     _say(f"stopped: {problem}")
     return ExitCode.DATA_INVALID
 
 
-def _outcome(mlflow, outcome: str, detail: str) -> None:  # noqa: ANN001
+def _outcome(outcome: str, detail: str) -> None:
     """The outcome tags every pipeline writes (components/shared/tracking.py OUTCOMES)."""
+    import mlflow
+
     mlflow.set_tags({"outcome": outcome, "outcome_detail": detail[:5000]})
 
 
@@ -66,7 +71,7 @@ def run(
             )  # fmt: skip
         except BaseException as exc:
             # The context manager then ends the run FAILED; say why in the outcome tags.
-            _outcome(mlflow, "error", f"{type(exc).__name__}: {exc}")
+            _outcome("error", f"{type(exc).__name__}: {exc}")
             raise
         finally:
             mlflow.log_metric("time_total_s", round(time.perf_counter() - started, 3))
@@ -80,7 +85,7 @@ def _run_steps(
     contract: Contract,
     data: Path,
     out_dir: Path,
-    client,  # noqa: ANN001 - MlflowClient
+    client: MlflowClient,
     run_id: str,
     uri: str,
     devices: int,
@@ -129,7 +134,6 @@ def _run_steps(
         )
         columns = ", ".join(report.columns) or "table"
         return _stop(
-            mlflow,
             f"data validation failed on column(s) {columns}",
             [str(f) for f in report.failures],
         )
@@ -143,16 +147,16 @@ def _run_steps(
     if findings:
         print(f"drift check failed against {contract.reference_path}", file=sys.stderr)
         columns = ", ".join(f.column for f in findings)
-        return _stop(mlflow, f"drift on column(s) {columns}", [str(f) for f in findings])
+        return _stop(f"drift on column(s) {columns}", [str(f) for f in findings])
 
     return _train_and_promote(contract, split, out_dir, client, run_id, uri, devices, strategy)
 
 
 def _train_and_promote(
     contract: Contract,
-    split,  # noqa: ANN001 - components.shared.dataset.Split
+    split: Split,
     out_dir: Path,
-    client,  # noqa: ANN001 - MlflowClient
+    client: MlflowClient,
     run_id: str,
     uri: str,
     devices: int,
@@ -214,10 +218,10 @@ def _train_and_promote(
         print(f"gate {gate.name}: {'pass' if gate.passed else 'FAIL'} ({gate.detail})")
     if promoted:
         message = f"promoted {contract.registered_model} version {version} to champion"
-        _outcome(mlflow, "promoted", message)
+        _outcome("promoted", message)
         _say(message)
         return ExitCode.OK
     why = "; ".join(f"{g.name}: {g.detail}" for g in gates if not g.passed)
-    _outcome(mlflow, "not_blessed", why)
+    _outcome("not_blessed", why)
     _say(f"not promoted: {why} (version {version} tagged rejected)")
     return ExitCode.NOT_BLESSED

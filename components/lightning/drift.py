@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from components.shared.contract import Contract, load_contract
+from components.shared.contract import Contract, ContractError, load_contract
 from components.shared.dataset import load_split
 
 
@@ -81,7 +81,8 @@ def write_reference(contract: Contract) -> Path:
 def load_reference(contract: Contract) -> dict[str, Any]:
     path = contract.reference_path
     if not path.exists():
-        raise FileNotFoundError(
+        # A companion file of the contract, so a contract problem (exit 1), not bad data.
+        raise ContractError(
             f"drift reference {path} is missing; create it with "
             f"`python -m components.lightning.drift {contract.source}`"
         )
