@@ -49,18 +49,23 @@ def transform(frame: pd.DataFrame, preprocessing: dict[str, Any]) -> np.ndarray:
     A category outside the vocabulary (schema enforcement lets any string through at
     serving time) gets an all-zero one-hot block instead of an error.
     """
+
+    def cells(column: str) -> pd.Series:
+        # The signature marks nullable features optional, so a request may omit them.
+        if column in frame.columns:
+            return frame[column]
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
     parts: list[np.ndarray] = []
     for column, stats in preprocessing["numeric"].items():
-        values = pd.to_numeric(frame[column], errors="coerce").astype("float64").to_numpy()
+        values = pd.to_numeric(cells(column), errors="coerce").astype("float64").to_numpy()
         values = np.where(np.isnan(values), stats["mean"], values)
         parts.append(((values - stats["mean"]) / stats["std"])[:, None])
     for column, vocab in preprocessing["categorical"].items():
-        cells = frame[column].astype(object).where(frame[column].notna(), MISSING)
-        cells = cells.map(lambda v: v if v == MISSING else str(v))
+        raw = cells(column)
+        text = raw.astype(object).where(raw.notna(), MISSING).map(str)
         parts.append(
-            (cells.to_numpy()[:, None] == np.asarray(vocab, dtype=object)[None, :]).astype(
-                "float64"
-            )
+            (text.to_numpy()[:, None] == np.asarray(vocab, dtype=object)[None, :]).astype("float64")
         )
     return np.concatenate(parts, axis=1).astype("float32")
 

@@ -92,4 +92,6 @@ def test_preprocessing_is_fitted_on_train_and_handles_missing_values(contract):
     assert x.shape == (1, len(names)) and x.dtype == np.float32
     assert x[0, names.index("body_mass_g")] == pytest.approx(0.0)  # imputed with train mean
     assert x[0, names.index("sex=__missing__")] == 1.0
+    omitted = preprocess.transform(row.drop(columns=["sex", "body_mass_g"]), prep)
+    np.testing.assert_array_equal(omitted, x)  # optional inputs may be left out of a request
     json.dumps(prep)  # the served model reads it as plain JSON

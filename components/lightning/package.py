@@ -14,7 +14,8 @@ from typing import Any
 import mlflow
 import pandas as pd
 import torch
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, Schema
 
 from components.shared.contract import Contract
 
@@ -23,7 +24,24 @@ SERVING_CODE = Path(__file__).resolve().parents[2] / "models" / "lightning_pyfun
 
 def _requirements() -> list[str]:
     # Pinned from the running environment: inferring them would load the model once more.
-    return [f"{p}=={version(p)}" for p in ("mlflow", "torch", "pandas", "numpy")]
+    # The local label (torch 2.13.0+cpu) is dropped: PyPI does not serve it.
+    return [f"{p}=={version(p).split('+')[0]}" for p in ("mlflow", "torch", "pandas", "numpy")]
+
+
+def signature(contract: Contract, predictions: pd.DataFrame) -> ModelSignature:
+    """Inputs from the contract, not inferred from a sample: a feature that may be missing
+    (max_null_fraction > 0) is optional, whatever the sample happened to hold."""
+    inputs = Schema(
+        [
+            ColSpec(
+                "double" if c.is_numeric else "string",
+                c.name,
+                required=c.max_null_fraction == 0,
+            )
+            for c in contract.features
+        ]
+    )
+    return ModelSignature(inputs=inputs, outputs=infer_signature(None, predictions).outputs)
 
 
 def log_model(
@@ -59,7 +77,7 @@ def log_model(
             "preprocessing": str(prep),
             "architecture": str(architecture),
         },
-        signature=infer_signature(example, predictions),
+        signature=signature(contract, predictions),
         input_example=example.head(5),
         pip_requirements=_requirements(),
     )
