@@ -210,3 +210,27 @@ def test_ddp_on_two_cpu_processes(tmp_path):
         run = _latest_run(client)
         assert run.data.params["devices"] == "2"
         assert run.data.metrics["eval_accuracy"] >= 0.9
+
+
+def test_a_model_worse_than_the_champion_is_rejected(workdir, second, tmp_path):
+    """Gate (b) alone: min_accuracy 0, but one epoch at a tiny learning rate cannot come
+    within max_accuracy_drop of the champion on the same eval rows."""
+    _ok(second, 0)
+    from components.shared.contract import load_contract
+
+    hp = load_contract().raw["hyperparameters"]
+    contract = write_contract(
+        tmp_path,
+        hyperparameters={**hp, "epochs": 1, "learning_rate": 1e-5},
+        evaluation={"min_accuracy": 0.0, "max_accuracy_drop": 0.02},
+    )
+    with tracking(workdir) as client:
+        champion = _champion(client)
+    result = run_cli("lightning", "--workdir", workdir, "--contract", contract)
+    _ok(result, 3)
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("not promoted: champion:") and f"champion v{champion}" in last
+    with tracking(workdir) as client:
+        assert _champion(client) == champion
+        rejected = client.get_model_version(MODEL, str(_versions(client)[-1]))
+        assert rejected.tags["rejected_reason"].startswith("champion:")
