@@ -27,6 +27,10 @@ def tracking_uri(workdir: Path) -> str:
     )
 
 
+def is_server(uri: str) -> bool:
+    return uri.startswith(("http://", "https://", "databricks"))
+
+
 def artifact_root(workdir: Path) -> str:
     return (Path(workdir) / "mlflow" / "artifacts").resolve().as_uri()
 
@@ -36,12 +40,13 @@ def ensure_experiment(name: str, workdir: Path) -> str:
     a SQLite URI is ./mlruns in the current directory) and opening on training runs."""
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri(workdir))
+    uri = tracking_uri(workdir)
+    mlflow.set_tracking_uri(uri)
     (Path(workdir) / "mlflow").mkdir(parents=True, exist_ok=True)
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is None:
-        # A tracking server decides where artifacts go; only a local store needs a location.
-        location = None if os.environ.get("MLFLOW_TRACKING_URI") else artifact_root(workdir)
+        # A tracking server decides where artifacts go; a local store needs a location.
+        location = None if is_server(uri) else artifact_root(workdir)
         try:
             experiment_id = mlflow.create_experiment(name, artifact_location=location)
         except mlflow.exceptions.MlflowException:
