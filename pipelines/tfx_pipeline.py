@@ -35,7 +35,7 @@ from tfx import v1 as tfx  # noqa: E402
 from tfx.proto import example_gen_pb2  # noqa: E402
 
 from components.shared.contract import Contract, ContractError  # noqa: E402
-from components.shared.dataset import materialize_split  # noqa: E402
+from components.shared.dataset import file_sha256, materialize_split  # noqa: E402
 from components.tfx import reports  # noqa: E402
 from components.tfx.example_gen import NullAwareCsvExampleGen  # noqa: E402
 from components.tfx.gate import AnomaliesGate  # noqa: E402
@@ -63,8 +63,11 @@ def metadata_path(workdir: Path) -> Path:
     return pipeline_root(workdir) / "metadata.db"
 
 
-def serving_dir(workdir: Path) -> Path:
-    return Path(workdir) / "serving" / "tfx"
+def serving_dir(workdir: Path, contract: Contract) -> Path:
+    """Where the Pusher writes <unix time>/ SavedModels; one folder per dataset, so two
+    contracts sharing a workdir never serve each other's models (components/report reads
+    the same path)."""
+    return Path(workdir) / "serving" / "tfx" / contract.name
 
 
 def with_default_beam_args(beam_args: Sequence[str]) -> list[str]:
@@ -113,6 +116,7 @@ def eval_config(contract: Contract) -> tfma.EvalConfig:
                 metrics=[
                     tfma.MetricConfig(class_name="Precision"),
                     tfma.MetricConfig(class_name="Recall"),
+                    tfma.MetricConfig(class_name="F1Score"),
                 ],
                 binarize=tfma.BinarizationOptions(
                     class_ids={"values": list(range(len(contract.classes)))}
@@ -221,7 +225,7 @@ def create_pipeline(
             model=trainer.outputs["model"],
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(
-                    base_directory=str(serving_dir(workdir))
+                    base_directory=str(serving_dir(workdir, contract))
                 )
             ),
         )
@@ -312,7 +316,7 @@ def _quiet_logs() -> None:
         absl.logging.set_verbosity(absl.logging.DEBUG)
         return
     absl.logging.set_verbosity(absl.logging.WARNING)
-    for name in ("", "apache_beam", "tfx"):
+    for name in ("", "apache_beam", "tfx", "mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # Deprecation notes and TFMA's "no plots for model None" while reading results back.
     for name in ("absl", "tensorflow"):
@@ -374,45 +378,100 @@ def _run_locked(contract: Contract, data: Path, workdir: Path, beam_args: Sequen
     if written:
         print(f"data reports: {', '.join(str(p) for p in written)}")
 
+    code, outcome, problems, final = _classify(nodes, error, elapsed, log_path)
+    for line in problems:
+        print(line, file=sys.stderr)
+    _record_in_mlflow(contract, data, workdir, split_dir, nodes, outcome, problems, elapsed)
+    print(final, flush=True)
+    return code
+
+
+def _classify(
+    nodes: dict[str, reports.NodeRun],
+    error: BaseException | None,
+    elapsed: float,
+    log_path: Path,
+) -> tuple[int, str, list[str], str]:
+    """(exit code, outcome name, stderr lines saying why, final stdout line)."""
     gate = nodes.get(GATE_ID)
     if gate is not None and gate.state == "FAILED":
-        print("error: data validation failed, nothing trained or pushed:", file=sys.stderr)
-        for line in reports.anomaly_lines(_first_uri(gate, "anomalies", outputs=False)):
-            print(f"  {line}", file=sys.stderr)
-        print(f"FAILED: data invalid (exit 2) after {elapsed:.0f} s", flush=True)
-        return ExitCode.DATA_INVALID
+        anomalies = reports.anomaly_lines(_first_uri(gate, "anomalies", outputs=False))
+        return (
+            ExitCode.DATA_INVALID,
+            "data_invalid",
+            ["error: data validation failed, nothing trained or pushed:"]
+            + [f"  {line}" for line in anomalies],
+            f"FAILED: data invalid (exit 2) after {elapsed:.0f} s",
+        )
     if error is not None:
         if _verbose():
             logging.exception("TFX run failed", exc_info=error)
-        print(f"error: TFX run failed: {type(error).__name__}: {error}", file=sys.stderr)
+        problems = [f"error: TFX run failed: {type(error).__name__}: {error}"]
         if not _verbose():
-            print(f"  full log: {log_path} (or rerun with --verbose)", file=sys.stderr)
-        print(f"FAILED: error (exit 1) after {elapsed:.0f} s", flush=True)
-        return ExitCode.ERROR
+            problems.append(f"  full log: {log_path} (or rerun with --verbose)")
+        return ExitCode.ERROR, "error", problems, f"FAILED: error (exit 1) after {elapsed:.0f} s"
 
-    evaluation_uri = _first_uri(nodes.get("Evaluator"), "evaluation")
-    accuracy = reports.evaluator_accuracy(evaluation_uri) if evaluation_uri else float("nan")
-    blessing = (nodes.get("Evaluator").outputs.get("blessing") or [None])[0]
-    blessed = blessing is not None and blessing.custom_properties["blessed"].int_value == 1
-    if not blessed:
-        print(
-            f"error: model not blessed (eval accuracy {accuracy:.4f}); nothing pushed:",
-            file=sys.stderr,
+    evaluator = nodes["Evaluator"]
+    evaluation_uri = _first_uri(evaluator, "evaluation")
+    accuracy = reports.evaluator_accuracy(evaluation_uri)
+    blessing = (evaluator.outputs.get("blessing") or [None])[0]
+    if blessing is None or blessing.custom_properties["blessed"].int_value != 1:
+        return (
+            ExitCode.NOT_BLESSED,
+            "not_blessed",
+            [f"error: model not blessed (eval accuracy {accuracy:.4f}); nothing pushed:"]
+            + [f"  {line}" for line in reports.validation_failures(evaluation_uri)],
+            f"NOT BLESSED: exit 3 after {elapsed:.0f} s; the previous push stays in place",
         )
-        for line in reports.validation_failures(evaluation_uri):
-            print(f"  {line}", file=sys.stderr)
-        print(f"NOT BLESSED: exit 3 after {elapsed:.0f} s; the previous push stays in place")
-        return ExitCode.NOT_BLESSED
-    pushed = _first_uri(nodes.get("Pusher"), "pushed_model")
-    destination = None
-    pusher = nodes.get("Pusher")
-    if pusher and pusher.outputs.get("pushed_model"):
-        props = pusher.outputs["pushed_model"][0].custom_properties
-        destination = props["pushed_destination"].string_value or pushed
+    pushed = (nodes["Pusher"].outputs.get("pushed_model") or [None])[0]
+    destination = pushed.custom_properties["pushed_destination"].string_value if pushed else None
     cached = sum(n.state == "CACHED" for n in nodes.values())
-    print(
+    return (
+        ExitCode.OK,
+        "pushed",
+        [],
         f"OK: blessed (eval accuracy {accuracy:.4f}), pushed to {destination} "
         f"in {elapsed:.0f} s ({cached}/{len(nodes)} components cached)",
-        flush=True,
     )
-    return ExitCode.OK
+
+
+def _record_in_mlflow(
+    contract: Contract,
+    data: Path,
+    workdir: Path,
+    split_dir: Path,
+    nodes: dict[str, reports.NodeRun],
+    outcome: str,
+    problems: list[str],
+    elapsed: float,
+) -> None:
+    """Log the run beside the Lightning runs when the comparison layer is installed.
+
+    Optional by design: with the Lightning/MLflow half deleted (README, "Keep one
+    stack") the recorder or mlflow is gone and the TFX run is unaffected; a recording
+    failure is reported but never changes the pipeline's exit code.
+    """
+    try:
+        from components.tfx import mlflow_record
+    except ImportError:
+        return
+    try:
+        sizes = {
+            split: sum(1 for _ in open(split_dir / split / "data.csv")) - 1
+            for split in ("train", "eval")
+        }
+        with _output_to(None if _verbose() else pipeline_root(workdir) / "logs" / "mlflow.log"):
+            mlflow_record.record(
+                contract,
+                workdir,
+                nodes,
+                outcome,
+                "\n".join(problems),
+                file_sha256(data),
+                sizes,
+                metadata_path(workdir),
+                pipeline_root(workdir) / "reports",
+                elapsed,
+            )
+    except Exception as exc:  # noqa: BLE001 - tracking must not fail the pipeline
+        print(f"warning: could not record the run in MLflow: {exc}", file=sys.stderr)

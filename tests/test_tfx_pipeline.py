@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from components.shared.contract import load_contract
 from components.shared.dataset import load_split
 from tests.bad_data import KINDS
 from tests.conftest import run_cli, write_contract
@@ -57,7 +58,7 @@ def _executions_per_node(workdir: Path, contract) -> dict[str, int]:
 
 
 def _pushes(workdir: Path) -> list[Path]:
-    root = tfx_pipeline.serving_dir(workdir)
+    root = tfx_pipeline.serving_dir(workdir, load_contract())
     return sorted(p for p in root.glob("*") if (p / "saved_model.pb").exists())
 
 
@@ -73,11 +74,13 @@ def good_run(workdir, contract):
     return result, _nodes(workdir, contract), _executions_per_node(workdir, contract)
 
 
-def test_good_run_is_blessed_and_pushed(good_run, workdir):
+def test_good_run_is_blessed_and_pushed(good_run, workdir, contract):
     result, nodes, executions = good_run
     assert result.returncode == 0, result.stdout + result.stderr
     last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith("OK: blessed") and str(tfx_pipeline.serving_dir(workdir)) in last
+    assert (
+        last.startswith("OK: blessed") and str(tfx_pipeline.serving_dir(workdir, contract)) in last
+    )
     assert len(_pushes(workdir)) == 1
     # One execution per component, each reported with its wall time.
     assert set(nodes) == COMPONENTS

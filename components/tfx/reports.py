@@ -27,6 +27,7 @@ class NodeRun:
     node_id: str
     state: str
     seconds: float
+    execution_id: int = 0
     outputs: dict[str, list[metadata_store_pb2.Artifact]] = field(default_factory=dict)
     inputs: dict[str, list[metadata_store_pb2.Artifact]] = field(default_factory=dict)
 
@@ -52,7 +53,9 @@ def latest_run(connection_config, pipeline_name: str) -> dict[str, NodeRun]:
     nodes: dict[str, NodeRun] = {}
     for ex in executions:
         ms = ex.last_update_time_since_epoch - ex.create_time_since_epoch
-        node = NodeRun(node_of.get(ex.id, ex.type), _STATE.Name(ex.last_known_state), ms / 1000)
+        node = NodeRun(
+            node_of.get(ex.id, ex.type), _STATE.Name(ex.last_known_state), ms / 1000, ex.id
+        )
         nodes[node.node_id] = node
     by_exec = {ex.id: nodes[node_of.get(ex.id, ex.type)] for ex in executions}
     events = store.get_events_by_execution_ids(list(by_exec))
