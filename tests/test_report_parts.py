@@ -7,7 +7,10 @@ from components.report.footprint import measure
 
 
 def test_code_lines_skip_comments_docstrings_and_blanks():
-    source = '"""Module doc."""\n\n# comment\ndef f(x):\n    """Doc."""\n    return (x +\n        1)\n'
+    source = (
+        '"""Module doc."""\n\n# comment\n'
+        'def f(x):\n    """Doc."""\n    return (x +\n        1)\n'
+    )
     assert count_code_lines(source) == 3
 
 
