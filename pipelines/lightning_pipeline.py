@@ -51,13 +51,17 @@ def run(
     from mlflow.tracking import MlflowClient
 
     from components.lightning import tracking
+    from components.shared import tracking as shared_tracking
 
     workdir = Path(workdir).resolve()
     out_root = workdir / "lightning"
     experiment_id = tracking.configure(contract, workdir)
     uri = mlflow.get_tracking_uri()
     client = MlflowClient(uri)
-    tags = {"pipeline": "lightning", "contract": contract.name}
+    # Runs of earlier processes that were killed mid-run still say RUNNING: end them.
+    for stale in shared_tracking.sweep_stale_runs(experiment_id, "lightning"):
+        _say(f"marked run {stale} KILLED: the process that ran it is gone")
+    tags = {"pipeline": "lightning", "contract": contract.name, **shared_tracking.process_tags()}
     commit = tracking.git_commit()
     if commit:
         tags["mlflow.source.git.commit"] = commit

@@ -13,6 +13,7 @@ Names every run uses:
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 OUTCOMES = ("pushed", "promoted", "data_invalid", "not_blessed", "error")
@@ -59,3 +60,74 @@ def ensure_experiment(name: str, workdir: Path) -> str:
     )
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+# A run records which process owns it, so a later run can tell a run whose process was
+# killed (SIGKILL, OOM, power loss: no chance to end it) from one still in progress.
+PID_TAG = "run_pid"
+HOST_TAG = "run_host"
+PROCESS_START_TAG = "run_process_start"
+
+
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid
+    from the process that started the run; None where /proc is not there."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22; the command name (field 2) may hold spaces, so count after its ')'.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_tags() -> dict[str, str]:
+    """Tags naming this process; set them when the run starts."""
+    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    start = _process_start(os.getpid())
+    if start is not None:
+        tags[PROCESS_START_TAG] = start
+    return tags
+
+
+def _process_gone(tags: dict[str, str]) -> bool:
+    pid = tags.get(PID_TAG, "")
+    if tags.get(HOST_TAG) != socket.gethostname() or not pid.isdigit():
+        # Another machine's run (a shared server), or an untagged one: we cannot tell.
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, owned by another user
+    recorded = tags.get(PROCESS_START_TAG)
+    return recorded is not None and _process_start(int(pid)) not in (None, recorded)
+
+
+def sweep_stale_runs(experiment_id: str, pipeline: str) -> list[str]:
+    """Mark KILLED the RUNNING runs of `pipeline` whose process is gone from this host.
+
+    A killed process never ends its run, which would otherwise show as RUNNING forever.
+    Returns the ids of the runs it ended.
+    """
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    running = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.pipeline = '{pipeline}' and attributes.status = 'RUNNING'",
+    )
+    ended = []
+    for run in running:
+        if not _process_gone(run.data.tags):
+            continue
+        client.set_tag(run.info.run_id, "outcome", "error")
+        client.set_tag(
+            run.info.run_id,
+            "outcome_detail",
+            f"process {run.data.tags[PID_TAG]} ended without ending the run (killed); "
+            "marked KILLED by a later run",
+        )
+        client.set_terminated(run.info.run_id, status="KILLED")
+        ended.append(run.info.run_id)
+    return ended
