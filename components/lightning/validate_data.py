@@ -82,7 +82,8 @@ def build_expectations(contract: Contract) -> list[Any]:
                     column=column.name, min_value=column.min, max_value=column.max
                 ),
             ]
-        else:
+        elif column.type == "categorical":
+            # A `text` column (free text, dates) has no domain: presence and nulls only.
             expectations.append(
                 E.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.domain))
             )
@@ -139,6 +140,10 @@ def _detail(result: Any, frame: pd.DataFrame) -> str:
             f"dtype {frame[column].dtype}, not numeric: text such as "
             f"{_non_numeric(frame, column)}"
         )
+    if config.type == "expect_table_row_count_to_be_between":
+        # Say "rows", as the TFX pipeline's min_rows check does, not a bare number.
+        observed = (result.result or {}).get("observed_value")
+        return f"{observed} rows; the contract asks for at least {config.kwargs.get('min_value')}"
     message = _exception_message(result.exception_info or {})
     if message:
         return f"could not be evaluated ({message})"
