@@ -122,11 +122,12 @@ def check_drift(
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m components.lightning.drift CONTRACT.yaml", file=sys.stderr)
+    # Several contracts at once: `make contract-artifacts` passes data/*.yaml.
+    if not args:
+        print("usage: python -m components.lightning.drift CONTRACT.yaml...", file=sys.stderr)
         return 1
-    path = write_reference(load_contract(args[0]))
-    print(f"wrote {path}")
+    for contract_path in args:
+        print(f"wrote {write_reference(load_contract(contract_path))}")
     return 0
 
 

@@ -12,8 +12,10 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONTRACT = REPO_ROOT / "data" / "penguins.yaml"
 
-COLUMN_TYPES = ("int", "float", "categorical")
+COLUMN_TYPES = ("int", "float", "categorical", "text")
 ROLES = ("feature", "label", "ignored")
+# `text` is for columns no model may use and no domain can describe (free text, dates,
+# ids): only their presence and null share are validated, so it needs role: ignored.
 
 
 class ContractError(ValueError):
@@ -120,9 +122,11 @@ def _column(name: str, spec: dict[str, Any]) -> Column:
     if role not in ROLES:
         raise ContractError(f"{where}: role '{role}' is not one of {ROLES}")
     domain = tuple(str(v) for v in spec.get("domain", ()))
+    if ctype == "text" and role != "ignored":
+        raise ContractError(f"{where}: a text column must have role: ignored")
     if ctype == "categorical" and not domain:
         raise ContractError(f"{where}: a categorical column needs a domain")
-    if ctype != "categorical" and ("min" not in spec or "max" not in spec):
+    if ctype in ("int", "float") and ("min" not in spec or "max" not in spec):
         raise ContractError(f"{where}: a numeric column needs min and max")
     return Column(
         name=name,

@@ -34,6 +34,9 @@ def _feature(column: Column, contract: Contract) -> schema_pb2.Feature:
         feature.type = schema_pb2.FLOAT
         feature.float_domain.min = float(column.min)
         feature.float_domain.max = float(column.max)
+    elif column.type == "text":
+        # Free text or dates (role: ignored): any string; presence is still checked.
+        feature.type = schema_pb2.BYTES
     else:
         feature.type = schema_pb2.BYTES
         feature.string_domain.name = column.name
@@ -68,10 +71,12 @@ def write_schema(contract: Contract, path: Path | None = None) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m components.tfx.schema CONTRACT.yaml", file=sys.stderr)
+    # Several contracts at once: `make contract-artifacts` passes data/*.yaml.
+    if not argv:
+        print("usage: python -m components.tfx.schema CONTRACT.yaml...", file=sys.stderr)
         return 1
-    print(f"wrote {write_schema(load_contract(argv[0]))}")
+    for path in argv:
+        print(f"wrote {write_schema(load_contract(path))}")
     return 0
 
 
