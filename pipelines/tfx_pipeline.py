@@ -63,6 +63,13 @@ def metadata_path(workdir: Path) -> Path:
     return pipeline_root(workdir) / "metadata.db"
 
 
+def reports_dir(workdir: Path, contract: Contract) -> Path:
+    """TFDV HTML reports of the latest run, one folder per dataset: the MLflow recorder
+    logs this folder, and a shared one could hand another dataset's reports to a run
+    that stopped before writing its own."""
+    return pipeline_root(workdir) / "reports" / contract.name
+
+
 def serving_dir(workdir: Path, contract: Contract) -> Path:
     """Where the Pusher writes <unix time>/ SavedModels; one folder per dataset, so two
     contracts sharing a workdir never serve each other's models (components/report reads
@@ -373,7 +380,7 @@ def _run_locked(contract: Contract, data: Path, workdir: Path, beam_args: Sequen
     written = reports.write_data_reports(
         _first_uri(nodes.get("StatisticsGen"), "statistics"),
         _first_uri(nodes.get("ExampleValidator"), "anomalies"),
-        pipeline_root(workdir) / "reports",
+        reports_dir(workdir, contract),
     )
     if written:
         print(f"data reports: {', '.join(str(p) for p in written)}")
@@ -470,7 +477,7 @@ def _record_in_mlflow(
                 file_sha256(data),
                 sizes,
                 metadata_path(workdir),
-                pipeline_root(workdir) / "reports",
+                reports_dir(workdir, contract),
                 elapsed,
             )
     except Exception as exc:  # noqa: BLE001 - tracking must not fail the pipeline

@@ -88,8 +88,8 @@ def test_good_run_is_blessed_and_pushed(good_run, workdir, contract):
     assert all(n.state == "COMPLETE" for n in nodes.values())
     for name in COMPONENTS:
         assert name in result.stdout
-    assert (tfx_pipeline.pipeline_root(workdir) / "reports" / "statistics.html").exists()
-    assert (tfx_pipeline.pipeline_root(workdir) / "reports" / "anomalies-train.html").exists()
+    assert (tfx_pipeline.reports_dir(workdir, contract) / "statistics.html").exists()
+    assert (tfx_pipeline.reports_dir(workdir, contract) / "anomalies-train.html").exists()
 
 
 def test_pushed_model_predicts_raw_rows_like_the_evaluator(good_run, workdir, contract):

@@ -39,17 +39,23 @@ def _key(event: metadata_store_pb2.Event) -> str:
 def latest_run(connection_config, pipeline_name: str) -> dict[str, NodeRun]:
     """node id -> NodeRun for the newest pipeline run of `pipeline_name`, in run order."""
     store = metadata_store.MetadataStore(connection_config)
-    runs = store.get_contexts_by_type("pipeline_run")
-    if not runs:
-        return {}
-    run = max(runs, key=lambda c: c.id)
-    executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
     node_of: dict[int, str] = {}
     prefix = f"{pipeline_name}."
     for ctx in store.get_contexts_by_type("node"):
         if ctx.name.startswith(prefix):
             for ex in store.get_executions_by_context(ctx.id):
                 node_of[ex.id] = ctx.name[len(prefix) :]
+    # Several contracts' pipelines may share one MLMD store (one workdir): the newest
+    # run is the newest pipeline_run context holding an execution of *this* pipeline,
+    # not the newest of any pipeline.
+    run = None
+    for candidate in sorted(store.get_contexts_by_type("pipeline_run"), key=lambda c: -c.id):
+        if any(ex.id in node_of for ex in store.get_executions_by_context(candidate.id)):
+            run = candidate
+            break
+    if run is None:
+        return {}
+    executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
     nodes: dict[str, NodeRun] = {}
     for ex in executions:
         ms = ex.last_update_time_since_epoch - ex.create_time_since_epoch
