@@ -94,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, data=False)
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
+    p = sub.add_parser(
+        "init-contract",
+        help="draft a dataset contract (data/NAME.yaml) from your CSV, for you to review",
+    )
+    p.add_argument("csv", type=Path, help="the CSV to profile")
+    p.add_argument("--label", required=True, metavar="COLUMN", help="the column to predict")
+    p.add_argument("--out", type=Path, default=None, help="default: data/NAME.yaml")
+    p.add_argument("--name", default=None, help="dataset name (default: from --out or CSV)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing contract")
+    p.add_argument("--verbose", action="store_true", help="show tracebacks")
     return parser
 
 
@@ -118,6 +128,12 @@ def _run_all(contract, data: Path, workdir: Path) -> int:
 
 
 def _runner(args: argparse.Namespace) -> Callable[[], int]:
+    if args.command == "init-contract":
+        # The one subcommand that makes a contract instead of reading one.
+        from pipelines import init_contract
+
+        check_readable(args.csv)
+        return lambda: init_contract.run(args.csv, args.label, args.out, args.name, args.force)
     contract = load_contract(args.contract)
     data = getattr(args, "data", None) or contract.path
     workdir = args.workdir.resolve()

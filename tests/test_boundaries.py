@@ -36,7 +36,13 @@ FORBIDDEN = {
         "components.tfx",
     },
 }
-SHARED = ("components/shared", "components/report", "pipelines/__main__.py", "pipelines/report.py")
+SHARED = (
+    "components/shared",
+    "components/report",
+    "pipelines/__main__.py",
+    "pipelines/report.py",
+    "pipelines/init_contract.py",
+)
 
 
 def _python_files(entries) -> list[Path]:
@@ -108,3 +114,16 @@ def test_deleting_the_other_stack_leaves_a_working_cli(tmp_path, keep):
     commands = set(re.findall(r"^    (\w+)", section, flags=re.M))
     assert keep in commands and "report" in commands, commands
     assert drop not in commands and "all" not in commands, commands
+    # init-contract drafts a contract and the one companion the kept stack makes.
+    draft = subprocess.run(
+        [sys.executable, "-m", "pipelines", "init-contract", "data/penguins.csv"]
+        + ["--label", "species", "--out", str(tmp_path / "draft.yaml")],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+    )
+    assert draft.returncode == 0, draft.stdout + draft.stderr
+    companions = {"tfx": "draft.schema.pbtxt", "lightning": "draft.reference.json"}
+    assert (tmp_path / companions[keep]).exists()
+    assert not (tmp_path / companions[drop]).exists()
