@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= runs
 
-.PHONY: setup lock run run-tfx run-lightning test test-quick lint format contract-artifacts clean
+.PHONY: setup lock run run-tfx run-lightning report ui test test-quick lint format contract-artifacts clean
 
 setup:  ## create .venv from requirements.lock (returns at once when already done)
 	@scripts/setup.sh
@@ -12,15 +12,20 @@ setup:  ## create .venv from requirements.lock (returns at once when already don
 lock:  ## recompile requirements.lock from pyproject.toml (needs network to PyPI)
 	@scripts/lock.sh
 
-run: setup  ## the main job: every pipeline, on data/penguins.csv, outputs under runs/
-	$(PY) -m pipelines tfx --workdir $(WORKDIR)
-	$(PY) -m pipelines lightning --workdir $(WORKDIR)
+run: setup  ## the main job: both pipelines on data/penguins.csv, then the report (runs/)
+	$(PY) -m pipelines all --workdir $(WORKDIR)
 
 run-tfx: setup
 	$(PY) -m pipelines tfx --workdir $(WORKDIR)
 
 run-lightning: setup
 	$(PY) -m pipelines lightning --workdir $(WORKDIR)
+
+report: setup
+	$(PY) -m pipelines report --workdir $(WORKDIR)
+
+ui: setup  ## the MLflow UI on http://127.0.0.1:5000 over the runs in $(WORKDIR)
+	$(PY) -m pipelines ui --workdir $(WORKDIR)
 
 test: setup  ## every test, the end-to-end runs included
 	$(PY) -m pytest
