@@ -39,6 +39,7 @@ from components.shared.dataset import file_sha256, materialize_split  # noqa: E4
 from components.tfx import reports  # noqa: E402
 from components.tfx.example_gen import NullAwareCsvExampleGen  # noqa: E402
 from components.tfx.gate import AnomaliesGate  # noqa: E402
+from components.tfx.push import AtomicPusher  # noqa: E402
 from components.tfx.transform_module import transformed_name  # noqa: E402
 from pipelines.exit_codes import ExitCode  # noqa: E402
 
@@ -228,14 +229,15 @@ def create_pipeline(
         eval_config=eval_config(contract),
     )
     with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
-        pusher = tfx.components.Pusher(
+        # Publishes each push with one rename: no reader sees a half-copied model.
+        pusher = AtomicPusher(
             model=trainer.outputs["model"],
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(
                     base_directory=str(serving_dir(workdir, contract))
                 )
             ),
-        )
+        ).with_id("Pusher")
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name(contract),
         pipeline_root=str(pipeline_root(workdir)),
