@@ -15,7 +15,12 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
 from components.shared.contract import Contract
-from components.shared.tracking import CONFUSION_MATRIX_ARTIFACT, ensure_experiment
+from components.shared.tracking import (
+    CONFUSION_MATRIX_ARTIFACT,
+    ensure_experiment,
+    process_tags,
+    sweep_stale_runs,
+)
 from components.tfx.reports import NodeRun
 
 # TFX components grouped into the stages the Lightning pipeline times, so the two
@@ -130,7 +135,10 @@ def record(
 ) -> str:
     """Log the run; returns its MLflow run id."""
     experiment_id = ensure_experiment(contract.experiment, workdir)
+    # The recording is short, but a process killed during it leaves a RUNNING run.
+    sweep_stale_runs(experiment_id, "tfx")
     tags = {
+        **process_tags(),
         "pipeline": "tfx",
         "contract": contract.name,
         "outcome": outcome,
