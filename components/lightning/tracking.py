@@ -10,59 +10,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
-from mlflow.tracking import MlflowClient
 
 from components.shared.contract import REPO_ROOT, Contract
-
-# Without this tag the MLflow 3 UI opens the experiment in GenAI (traces) mode.
-EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
-EXPERIMENT_KIND = "custom_model_development"
-
-
-def _local_uri(workdir: Path) -> str:
-    return f"sqlite:///{Path(workdir).resolve() / 'mlflow' / 'mlflow.db'}"
-
-
-def _server_given(workdir: Path) -> bool:
-    """MLFLOW_TRACKING_URI names another store than the workdir's own.
-
-    mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI itself, so after an earlier
-    configure in this process (e.g. `python -m pipelines all`) the variable may hold
-    exactly the workdir's store, which still needs its artifact location.
-    """
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    return bool(env) and env != _local_uri(workdir)
-
-
-def tracking_uri(workdir: Path) -> str:
-    """MLFLOW_TRACKING_URI when set (a shared server), else a SQLite store in the workdir."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or _local_uri(workdir)
+from components.shared.tracking import ensure_experiment
 
 
 def configure(contract: Contract, workdir: Path) -> str:
-    """Point MLflow at the store and return the contract's experiment id, creating it.
-
-    The experiment is created with an explicit artifact_location: with a SQLite store,
-    MLflow would otherwise write artifacts to ./mlruns in whatever the current directory is.
-    """
-    server_given = _server_given(workdir)
+    """Point MLflow (tracking and registry) at the store and return the contract's
+    experiment id, created with its artifacts beside the store (see ensure_experiment)."""
     # MLflow draws a tqdm bar on stderr for every artifact download (each model load).
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    uri = tracking_uri(workdir)
-    if uri.startswith("sqlite:///"):
-        (Path(workdir) / "mlflow").mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name(contract.experiment)
-    if experiment is None:
-        location = None
-        if not server_given:
-            location = (Path(workdir).resolve() / "mlflow" / "artifacts").as_uri()
-        experiment_id = client.create_experiment(contract.experiment, artifact_location=location)
-    else:
-        experiment_id = experiment.experiment_id
-    client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    experiment_id = ensure_experiment(contract.experiment, workdir)
+    mlflow.set_registry_uri(mlflow.get_tracking_uri())
     return experiment_id
 
 

@@ -24,7 +24,7 @@ def tracking_uri(workdir: Path) -> str:
     """MLFLOW_TRACKING_URI when set (e.g. a shared server), else the workdir's SQLite store."""
     return (
         os.environ.get("MLFLOW_TRACKING_URI")
-        or f"sqlite:///{Path(workdir) / 'mlflow' / 'mlflow.db'}"
+        or f"sqlite:///{Path(workdir).resolve() / 'mlflow' / 'mlflow.db'}"
     )
 
 
