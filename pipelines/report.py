@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,8 @@ def report_dir(workdir: Path, contract: Contract) -> Path:
 
 
 def run(contract: Contract, workdir: Path) -> int:
+    # MLflow draws a progress bar for every artifact it downloads (the confusion matrices).
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(workdir)
     store = Path(workdir) / "mlflow" / "mlflow.db"
     # Reading must not create an empty store where the user mistyped the workdir.
@@ -43,6 +46,7 @@ def run(contract: Contract, workdir: Path) -> int:
         footprint.measure(),
         list(contract.classes),
         parity,
+        contract.registered_model,
     )
     missing = sorted(set(collect.STACKS) - set(runs))
     if missing:

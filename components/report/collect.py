@@ -30,6 +30,7 @@ class StackRun:
     step_times: dict[str, float]
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     confusion: dict | None = None
+    mlflow_artifacts: int = 0  # files the run holds in MLflow
 
     @property
     def accuracy(self) -> float | None:
@@ -67,6 +68,7 @@ def _summarise(client: MlflowClient, run: Run, stack: str) -> StackRun:
     except Exception:  # noqa: BLE001 - a run that stopped before evaluation has none
         confusion = None
     tags = dict(run.data.tags)
+    artifacts = _count_artifacts(client, run.info.run_id)
     return StackRun(
         stack=stack,
         run_id=run.info.run_id,
@@ -79,7 +81,15 @@ def _summarise(client: MlflowClient, run: Run, stack: str) -> StackRun:
         step_times=step_times,
         curves=curves,
         confusion=confusion,
+        mlflow_artifacts=artifacts,
     )
+
+
+def _count_artifacts(client: MlflowClient, run_id: str, path: str | None = None) -> int:
+    total = 0
+    for item in client.list_artifacts(run_id, path):
+        total += _count_artifacts(client, run_id, item.path) if item.is_dir else 1
+    return total
 
 
 def latest_runs(experiment: str, client: MlflowClient | None = None) -> dict[str, StackRun]:

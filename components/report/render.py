@@ -37,7 +37,10 @@ def _summary(runs: dict[str, StackRun]) -> str:
         ]
         for stack, run in runs.items()
     ]
-    return _table(["stack", "MLflow run", "outcome", "eval accuracy", "total s", "detail"], rows)
+    return _table(
+        ["stack", "MLflow run", "outcome", "eval accuracy", "pipeline s (after imports)", "detail"],
+        rows,
+    )
 
 
 def _step_times(runs: dict[str, StackRun]) -> str:
@@ -64,19 +67,25 @@ def _code(stacks: list[str]) -> str:
     return _table(["stack", "module (stage)", "lines of code"], rows)
 
 
-def _lineage(runs: dict[str, StackRun]) -> str:
+def _lineage(runs: dict[str, StackRun], registered_model: str) -> str:
     rows = []
     for stack, run in runs.items():
-        rows.append(
-            [
-                stack,
-                run.tags.get("lineage_store", "—"),
-                run.tags.get("lineage_executions", "—"),
-                run.tags.get("lineage_artifacts", "—"),
-                run.tags.get("model_uri", run.tags.get("pushed_model", "—")),
-            ]
-        )
-    return _table(["stack", "lineage store", "executions", "artifacts", "model"], rows)
+        if stack == "tfx":
+            store = run.tags.get("lineage_store", "MLMD")
+            lineage = (
+                f"{run.tags.get('lineage_executions', '?')} executions, "
+                f"{run.tags.get('lineage_artifacts', '?')} artifacts in MLMD"
+            )
+            model = run.tags.get("pushed_model", "not pushed")
+        else:
+            store = "MLflow tracking + model registry"
+            lineage = "1 run, its params, metrics and dataset input"
+            version = run.tags.get("model_version")
+            model = f"models:/{registered_model}/{version}" if version else "not registered"
+        rows.append([stack, store, lineage, run.mlflow_artifacts, model])
+    return _table(
+        ["stack", "lineage store", "lineage recorded", "files in the MLflow run", "model"], rows
+    )
 
 
 def _validation(histories: list[History]) -> str:
@@ -116,6 +125,7 @@ def write(
     footprints: list[Footprint],
     classes: list[str],
     parity: dict | None,
+    registered_model: str,
 ) -> tuple[Path, Path]:
     """Write comparison.md (PNGs beside it) and a self-contained comparison.html."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +157,7 @@ def write(
         "Counted from the source (code lines only: no blanks, comments or docstrings).\n",
         _code(list(runs) or ["tfx", "lightning"]),
         "\n## Artifacts and lineage\n",
-        _lineage(runs),
+        _lineage(runs, registered_model),
         "\n## Validation behaviour: what stopped runs\n",
         _validation(histories),
         "\n## Install footprint\n",
