@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from components.shared.contract import Contract
+from components.shared.tracking import contract_params
 from pipelines.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -99,20 +100,12 @@ def _run_steps(
 
     from components.lightning import drift, ingest, tracking, validate_data
 
-    hp = contract.hyperparameters
     mlflow.log_params(
         {
-            "hidden_units": ",".join(map(str, hp.hidden_units)),
-            "learning_rate": hp.learning_rate,
-            "epochs": hp.epochs,
-            "batch_size": hp.batch_size,
-            "seed": hp.seed,
-            "early_stopping_patience": hp.early_stopping_patience,
+            **contract_params(contract),
             "devices": devices,
             "strategy": strategy,
             "data_path": str(Path(data).resolve()),
-            "min_accuracy": contract.min_accuracy,
-            "max_accuracy_drop": contract.max_accuracy_drop,
         }
     )
 

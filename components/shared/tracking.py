@@ -16,8 +16,25 @@ import os
 import socket
 from pathlib import Path
 
+from components.shared.contract import Contract
+
 OUTCOMES = ("pushed", "promoted", "data_invalid", "not_blessed", "error")
 CONFUSION_MATRIX_ARTIFACT = "eval/confusion_matrix.json"
+
+
+def contract_params(contract: Contract) -> dict[str, object]:
+    """The contract's hyperparameters and thresholds, under the names both stacks log."""
+    hp = contract.hyperparameters
+    return {
+        "hidden_units": ",".join(map(str, hp.hidden_units)),
+        "learning_rate": hp.learning_rate,
+        "epochs": hp.epochs,
+        "batch_size": hp.batch_size,
+        "seed": hp.seed,
+        "early_stopping_patience": hp.early_stopping_patience,
+        "min_accuracy": contract.min_accuracy,
+        "max_accuracy_drop": contract.max_accuracy_drop,
+    }
 
 
 def tracking_uri(workdir: Path) -> str:

@@ -17,6 +17,7 @@ import tensorflow_model_analysis as tfma
 from components.shared.contract import Contract
 from components.shared.tracking import (
     CONFUSION_MATRIX_ARTIFACT,
+    contract_params,
     ensure_experiment,
     process_tags,
     sweep_stale_runs,
@@ -37,20 +38,6 @@ STAGES = {
     "Evaluator": "evaluate",
     "Pusher": "promote",
 }
-
-
-def contract_params(contract: Contract) -> dict[str, object]:
-    hp = contract.hyperparameters
-    return {
-        "hidden_units": ",".join(map(str, hp.hidden_units)),
-        "learning_rate": hp.learning_rate,
-        "epochs": hp.epochs,
-        "batch_size": hp.batch_size,
-        "seed": hp.seed,
-        "early_stopping_patience": hp.early_stopping_patience,
-        "min_accuracy": contract.min_accuracy,
-        "max_accuracy_drop": contract.max_accuracy_drop,
-    }
 
 
 def _overall_metrics(evaluation_uri: str) -> dict[tuple[str, str], float]:
