@@ -10,7 +10,12 @@ from components.shared.contract import REPO_ROOT
 
 # Where each stack's code lives; a file's stage is its module name.
 STACK_SOURCES: dict[str, tuple[str, ...]] = {
-    "tfx": ("pipelines/tfx_pipeline.py", "components/tfx", "models/keras_mlp.py"),
+    "tfx": (
+        "pipelines/tfx_pipeline.py",
+        "pipelines/kubeflow_runner.py",
+        "components/tfx",
+        "models/keras_mlp.py",
+    ),
     "lightning": (
         "pipelines/lightning_pipeline.py",
         "components/lightning",
