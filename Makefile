@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= runs
 
-.PHONY: setup lock run run-tfx run-lightning report ui test test-quick lint format contract-artifacts clean
+.PHONY: setup lock run run-tfx run-lightning report ui tensorboard test test-quick lint format contract-artifacts clean
 
 setup:  ## create .venv from requirements.lock (returns at once when already done)
 	@scripts/setup.sh
@@ -26,6 +26,9 @@ report: setup
 
 ui: setup  ## the MLflow UI on http://127.0.0.1:5000 over the runs in $(WORKDIR)
 	$(PY) -m pipelines ui --workdir $(WORKDIR)
+
+tensorboard: setup  ## TensorBoard on http://127.0.0.1:6006 over both stacks' training logs in $(WORKDIR)
+	$(PY) scripts/serve_tensorboard.py --logdir $(WORKDIR)/tensorboard --host 127.0.0.1
 
 test: setup  ## every test, the end-to-end runs included
 	$(PY) -m pytest

@@ -43,6 +43,12 @@ def _outcome(outcome: str, detail: str) -> None:
     mlflow.set_tags({"outcome": outcome, "outcome_detail": detail[:5000]})
 
 
+def tensorboard_dir(workdir: Path, contract: Contract) -> Path:
+    """TensorBoard event files of this dataset's runs, one folder per MLflow run id, beside
+    the TFX Trainer's (`make tensorboard` serves <workdir>/tensorboard)."""
+    return Path(workdir) / "tensorboard" / "lightning" / contract.name
+
+
 def run(
     contract: Contract, data: Path, workdir: Path, devices: int = 1, strategy: str = "auto"
 ) -> int:
@@ -174,6 +180,7 @@ def _train_and_promote(
         trained = train.train(
             x_train, y_train, x_eval, y_eval, contract, out_dir,
             devices=devices, strategy=strategy, tracking_uri=uri, run_id=run_id,
+            tensorboard_dir=tensorboard_dir(out_dir.parents[1], contract),
         )  # fmt: skip
     mlflow.log_metric("best_epoch", trained.best_epoch)
 

@@ -134,6 +134,23 @@ def test_first_run_promotes_and_records_everything(workdir, first):
         assert accuracy == pytest.approx(metrics["eval_accuracy"])
 
 
+def test_tensorboard_event_files_hold_the_epoch_losses(workdir, first):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _ok(first, 0)
+    with tracking(workdir) as client:
+        run = _latest_run(client)
+        epochs = int(run.data.metrics["epochs_run"])
+    logs = workdir / "tensorboard" / "lightning" / "penguins" / run.info.run_id
+    events = EventAccumulator(str(logs))
+    events.Reload()
+    train_loss = [e.value for e in events.Scalars("train_loss")]
+    # One value per epoch, the same epochs MLflow recorded; training loss going down.
+    assert len(train_loss) == epochs >= 2
+    assert len(events.Scalars("val_loss")) == epochs
+    assert train_loss[-1] < train_loss[0]
+
+
 def test_second_run_is_compared_with_the_champion(workdir, second):
     _ok(second, 0)
     assert second.stdout.strip().splitlines()[-1] == f"promoted {MODEL} version 2 to champion"

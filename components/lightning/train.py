@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import types
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +13,19 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.strategies import DDPStrategy, Strategy
 
 from components.shared.contract import Contract
 from models.lightning_mlp import MLPClassifier, PenguinsDataModule
+
+# TensorBoard's event writer imports TensorFlow whenever it is installed (here it is, for
+# the TFX half): ~5 s and a GB of memory in a pipeline that never uses it. The marker
+# module `tensorboard.compat.notf` makes it use its own TF-free stub instead. At import
+# time, so DDP's spawned workers (which import this module) get it too; not when TF is
+# already loaded (`python -m pipelines all` runs TFX first), where it changes nothing.
+if "tensorflow" not in sys.modules:
+    sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
 
 
 @dataclass
@@ -82,11 +92,13 @@ def train(
     strategy: str = "auto",
     tracking_uri: str | None = None,
     run_id: str | None = None,
+    tensorboard_dir: Path | None = None,
 ) -> TrainResult:
     """Fit with EarlyStopping on val loss, keep the best checkpoint's weights.
 
     The eval split doubles as Lightning's validation set (early stopping, checkpoint
-    choice), as the TFX Trainer does with its eval split.
+    choice), as the TFX Trainer does with its eval split. With `tensorboard_dir`, the
+    epoch metrics also go to TensorBoard event files there, one version per MLflow run.
     """
     hp = contract.hyperparameters
     pl.seed_everything(hp.seed, workers=True, verbose=False)
@@ -121,7 +133,13 @@ def train(
         strategy=_strategy(devices, strategy),
         deterministic=True,
         callbacks=callbacks,
-        logger=False,  # metrics go to MLflow through MlflowEpochMetrics
+        # MLflow gets the metrics through MlflowEpochMetrics; TensorBoard through its
+        # logger, which under DDP writes from rank 0 only.
+        logger=TensorBoardLogger(
+            str(tensorboard_dir), name="", version=run_id or "run", default_hp_metric=False
+        )
+        if tensorboard_dir
+        else False,
         enable_progress_bar=sys.stderr.isatty(),
         enable_model_summary=False,
         default_root_dir=str(out_dir),
