@@ -36,7 +36,7 @@ from tfx.proto import example_gen_pb2  # noqa: E402
 
 from components.shared.contract import Contract, ContractError  # noqa: E402
 from components.shared.dataset import file_sha256, materialize_split  # noqa: E402
-from components.tfx import reports  # noqa: E402
+from components.tfx import reports, tensorboard  # noqa: E402
 from components.tfx.example_gen import NullAwareCsvExampleGen  # noqa: E402
 from components.tfx.gate import AnomaliesGate  # noqa: E402
 from components.tfx.push import AtomicPusher  # noqa: E402
@@ -76,6 +76,12 @@ def serving_dir(workdir: Path, contract: Contract) -> Path:
     contracts sharing a workdir never serve each other's models (components/report reads
     the same path)."""
     return Path(workdir) / "serving" / "tfx" / contract.name
+
+
+def tensorboard_dir(workdir: Path, contract: Contract) -> Path:
+    """Links to the Trainer's TensorBoard logs, one per execution, beside the Lightning
+    runs' logs (`make tensorboard` serves <workdir>/tensorboard)."""
+    return Path(workdir) / "tensorboard" / "tfx" / contract.name
 
 
 def with_default_beam_args(beam_args: Sequence[str]) -> list[str]:
@@ -386,10 +392,15 @@ def _run_locked(contract: Contract, data: Path, workdir: Path, beam_args: Sequen
     )
     if written:
         print(f"data reports: {', '.join(str(p) for p in written)}")
+    tensorboard.publish(
+        _first_uri(nodes.get("Trainer"), "model_run"), tensorboard_dir(workdir, contract)
+    )
 
     code, outcome, problems, final = _classify(nodes, error, elapsed, log_path)
     for line in problems:
         print(line, file=sys.stderr)
+    if code == ExitCode.OK:
+        _export_edge(contract, workdir, nodes)
     _record_in_mlflow(contract, data, workdir, split_dir, nodes, outcome, problems, elapsed)
     print(final, flush=True)
     return code
@@ -442,6 +453,28 @@ def _classify(
         f"OK: blessed (eval accuracy {accuracy:.4f}), pushed to {destination} "
         f"in {elapsed:.0f} s ({cached}/{len(nodes)} components cached)",
     )
+
+
+def _export_edge(contract: Contract, workdir: Path, nodes: dict[str, reports.NodeRun]) -> None:
+    """TFLite export of the push (components/tfx/edge.py); a failure is a warning, kept in
+    edge.json, and never changes the run's exit code."""
+    from components.tfx import edge
+
+    pushed = (nodes["Pusher"].outputs.get("pushed_model") or [None])[0]
+    if pushed is None:
+        return
+    push_dir = Path(pushed.custom_properties["pushed_destination"].string_value)
+    transform_graph = _first_uri(nodes.get("Transform"), "transform_graph") or ""
+    result = edge.export_in_subprocess(
+        contract, push_dir, transform_graph, edge.edge_dir(workdir, contract)
+    )
+    if "error" in result:
+        print(f"warning: TFLite export failed: {result['error']}", file=sys.stderr)
+    else:
+        print(
+            f"edge: {result['artifact']} ({result['size_bytes'] / 1024:.0f} KiB), "
+            f"agreement {result['agreement']:.3f} on {result['rows']} eval rows"
+        )
 
 
 def _record_in_mlflow(

@@ -117,6 +117,63 @@ def test_pushed_model_predicts_raw_rows_like_the_evaluator(good_run, workdir, co
     assert names == [contract.classes[i] for i in outputs["class_index"].numpy()]
 
 
+def test_trainer_tensorboard_logs_are_published(good_run, workdir, contract):
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, nodes, _ = good_run
+    links = list(tfx_pipeline.tensorboard_dir(workdir, contract).iterdir())
+    assert len(links) == 1 and links[0].is_symlink()
+    assert links[0].resolve() == Path(nodes["Trainer"].outputs["model_run"][0].uri).resolve()
+    losses = {}
+    for split in ("train", "validation"):
+        events = EventAccumulator(str(links[0] / split))
+        events.Reload()
+        losses[split] = [
+            float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("epoch_loss")
+        ]
+    # One loss per epoch, both curves as long, training loss going down.
+    assert len(losses["train"]) >= 2 and len(losses["train"]) == len(losses["validation"])
+    assert losses["train"][-1] < losses["train"][0]
+
+
+def test_push_is_exported_to_tflite_that_agrees_with_it(good_run, workdir, contract):
+    import json
+
+    import tensorflow as tf
+
+    from components.tfx import edge
+
+    out = edge.edge_dir(workdir, contract)
+    result = json.loads((out / "edge.json").read_text())
+    assert "error" not in result, result
+    assert result["push"] == str(_pushes(workdir)[0])
+    assert result["agreement"] == 1.0 and result["max_abs_prob_diff"] < 1e-3
+    assert 0 < result["size_bytes"] < 1_000_000
+    assert result["latency_single_ms"] > 0 and result["latency_batch_ms"] > 0
+    # Missing values (NaN, "") and an unseen category, through the .tflite alone, score
+    # like the full SavedModel.
+    columns = {
+        c.name: np.array([np.nan, 45.0], "float32")
+        if c.is_numeric
+        else np.array(["", "Atlantis"], object)
+        for c in contract.features
+    }
+    runner = tf.lite.Interpreter(str(out / "model.tflite")).get_signature_runner("serving_raw")
+    lite = runner(**columns)["probabilities"]
+    full = (
+        tf.saved_model.load(str(_pushes(workdir)[0]))
+        .signatures["serving_raw"](
+            **{
+                k: tf.constant(v.astype(str) if v.dtype == object else v)
+                for k, v in columns.items()
+            }
+        )["probabilities"]
+        .numpy()
+    )
+    assert np.abs(lite - full).max() < 1e-3
+
+
 def test_rerun_hits_the_cache(good_run, workdir, contract):
     result = run_cli("tfx", "--workdir", workdir)
     assert result.returncode == 0, result.stdout + result.stderr
