@@ -7,6 +7,8 @@ The SavedModel carries three signatures:
   serving_default     serialized tf.Example (no label) -> class probabilities (TFMA, TF Serving)
   transform_features  serialized tf.Example -> transformed features (TFMA preprocessing)
   serving_raw         one tensor per raw feature column -> probabilities and class
+  serving_transformed transformed features -> probabilities: the network alone, for
+                      edge export (components/tfx/edge.py), whose runtime cannot run TFT
 """
 
 from __future__ import annotations
@@ -115,10 +117,22 @@ def make_signatures(model: keras.Model, tf_out: tft.TFTransformOutput, cfg: dict
             "class": tf.gather(classes, index),
         }
 
+    transformed_signature = {
+        _xf(name): tf.TensorSpec(
+            [None, 1], tf.float32 if name in cfg["numeric"] else tf.int64, name=_xf(name)
+        )
+        for name in raw_columns
+    }
+
+    @tf.function(input_signature=[transformed_signature])
+    def serve_transformed(features):
+        return {PREDICTIONS: model(features)}
+
     return {
         "serving_default": serve_examples,
         "transform_features": transform_features,
         "serving_raw": serve_raw,
+        "serving_transformed": serve_transformed,
     }
 
 
