@@ -155,6 +155,21 @@ def _run_steps(
     return _train_and_promote(contract, split, out_dir, client, run_id, uri, devices, strategy)
 
 
+def _export_edge(model_uri: str, contract: Contract, workdir: Path) -> None:
+    """ONNX export of the new champion (components/lightning/edge.py); optional packages,
+    so a failure is a note, kept in edge.json, and never changes the exit code."""
+    from components.lightning import edge
+
+    result = edge.export_or_record(model_uri, contract, edge.edge_dir(workdir, contract))
+    if "error" in result:
+        print(f"warning: ONNX export skipped: {result['error']}", file=sys.stderr)
+    else:
+        _say(
+            f"edge: {result['artifact']} ({result['size_bytes'] / 1024:.0f} KiB), "
+            f"agreement {result['agreement']:.3f} on {result['rows']} eval rows"
+        )
+
+
 def _train_and_promote(
     contract: Contract,
     split: Split,
@@ -221,6 +236,7 @@ def _train_and_promote(
     for gate in gates:
         print(f"gate {gate.name}: {'pass' if gate.passed else 'FAIL'} ({gate.detail})")
     if promoted:
+        _export_edge(model_uri, contract, out_dir.parents[1])
         message = f"promoted {contract.registered_model} version {version} to champion"
         _outcome("promoted", message)
         _say(message)

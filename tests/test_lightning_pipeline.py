@@ -151,6 +151,44 @@ def test_tensorboard_event_files_hold_the_epoch_losses(workdir, first):
     assert train_loss[-1] < train_loss[0]
 
 
+def test_champion_is_exported_to_onnx_that_agrees_with_it(workdir, first):
+    import json
+
+    _ok(first, 0)
+    out = workdir / "edge" / "lightning" / "penguins"
+    record = json.loads((out / "edge.json").read_text())
+    try:
+        import onnxruntime
+    except ImportError:
+        assert "not in requirements.lock" in record["error"], record
+        pytest.skip(
+            "onnx/onnxruntime are not installed (not in requirements.lock): "
+            "pip install onnx==1.17.0 onnxruntime==1.31.1 to check the ONNX export"
+        )
+    import mlflow
+    import numpy as np
+    import pandas as pd
+
+    from models.lightning_pyfunc import transform
+
+    assert "error" not in record, record
+    assert record["agreement"] == 1.0 and record["max_abs_prob_diff"] < 1e-5
+    assert 0 < record["size_bytes"] < 1_000_000
+    # Missing values and an unseen category, through model.onnx and the JSON beside it,
+    # score like the champion served by MLflow.
+    raw = pd.DataFrame(
+        [{"island": None, "sex": "unknown", "bill_length_mm": np.nan, "bill_depth_mm": 18.0,
+          "flipper_length_mm": 200.0, "body_mass_g": None}]
+    )  # fmt: skip
+    preprocessing = json.loads((out / "preprocessing.json").read_text())
+    session = onnxruntime.InferenceSession(str(out / "model.onnx"))
+    (edge,) = session.run(None, {"features": transform(raw, preprocessing).astype("float32")})
+    with tracking(workdir):
+        served = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion").predict(raw)
+    full = served[[c for c in served.columns if c.startswith("prob_")]].to_numpy()
+    assert np.abs(edge - full).max() < 1e-5
+
+
 def test_second_run_is_compared_with_the_champion(workdir, second):
     _ok(second, 0)
     assert second.stdout.strip().splitlines()[-1] == f"promoted {MODEL} version 2 to champion"

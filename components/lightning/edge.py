@@ -1,0 +1,117 @@
+"""Edge export of the Lightning champion: ONNX, run with onnxruntime, checked and measured.
+
+Writes <out>/model.onnx (the network and its softmax: features -> probabilities) and
+<out>/preprocessing.json beside it (the same JSON the MLflow model applies: means, stds,
+vocabularies; the device applies it before the network), and <out>/edge.json with the
+agreement with the served pyfunc model on the eval rows, size and latency.
+
+Needs `onnx` and `onnxruntime`, which are not in requirements.lock. `onnx` must be 1.17:
+newer releases need protobuf >= 4.25, and TFX 1.16 pins protobuf 3.20 in the same
+environment. The exporter is torch's TorchScript-based one (`dynamo=False`): the dynamo
+exporter would need `onnxscript` too, for a four-layer MLP that gains nothing from it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from components.shared.contract import Contract
+from components.shared.dataset import load_split
+from models.lightning_pyfunc import n_inputs, transform
+
+LATENCY_REPEATS = 200
+
+
+def edge_dir(workdir: Path, contract: Contract) -> Path:
+    return Path(workdir) / "edge" / "lightning" / contract.name
+
+
+def _latency_ms(call, repeats: int = LATENCY_REPEATS) -> float:  # noqa: ANN001
+    call()  # warm-up: first calls allocate
+    started = time.perf_counter()
+    for _ in range(repeats):
+        call()
+    return (time.perf_counter() - started) / repeats * 1000
+
+
+def export(model_uri: str, contract: Contract, out_dir: Path) -> dict:
+    """Export the pyfunc model at `model_uri`, check it on the eval rows, measure it;
+    returns what it also writes to out_dir/edge.json."""
+    import mlflow
+    import onnxruntime
+
+    served = mlflow.pyfunc.load_model(model_uri)
+    python_model = served.unwrap_python_model()
+    preprocessing = python_model.preprocessing
+    network = nn.Sequential(python_model.network, nn.Softmax(dim=1)).eval()
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / "model.onnx"
+    started = time.perf_counter()
+    torch.onnx.export(
+        network,
+        (torch.zeros(1, n_inputs(preprocessing)),),
+        str(model_path),
+        input_names=["features"],
+        output_names=["probabilities"],
+        dynamic_axes={"features": {0: "batch"}, "probabilities": {0: "batch"}},
+        dynamo=False,
+    )
+    convert_s = time.perf_counter() - started
+    (out_dir / "preprocessing.json").write_text(json.dumps(preprocessing, indent=2))
+
+    rows = load_split(contract.path, contract).eval[[c.name for c in contract.features]]
+    session = onnxruntime.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    features = transform(rows, preprocessing).astype(np.float32)
+    edge_probs = session.run(None, {"features": features})[0]
+    full = served.predict(rows)
+    full_probs = full[[f"prob_{c}" for c in contract.classes]].to_numpy()
+    one_row = rows.head(1)
+    one = features[:1]
+    result = {
+        "stack": "lightning",
+        "format": "onnx",
+        "artifact": str(model_path),
+        "size_bytes": model_path.stat().st_size,
+        "preprocessing": "beside: preprocessing.json (pandas/numpy code on the device)",
+        "rows": len(rows),
+        "agreement": float(np.mean(edge_probs.argmax(1) == full_probs.argmax(1))),
+        "max_abs_prob_diff": float(np.max(np.abs(edge_probs - full_probs))),
+        "convert_s": round(convert_s, 3),
+        "latency_single_ms": _latency_ms(lambda: session.run(None, {"features": one})),
+        "latency_batch_ms": _latency_ms(lambda: session.run(None, {"features": features})),
+        "latency_single_with_preprocessing_ms": _latency_ms(
+            lambda: session.run(
+                None, {"features": transform(one_row, preprocessing).astype(np.float32)}
+            )
+        ),
+        "full_latency_single_ms": _latency_ms(lambda: served.predict(one_row)),
+        "onnxruntime_version": onnxruntime.__version__,
+        "model_uri": model_uri,
+    }
+    (out_dir / "edge.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def export_or_record(model_uri: str, contract: Contract, out_dir: Path) -> dict:
+    """`export`, never raising: without onnx/onnxruntime, or on any failure, edge.json
+    says what went wrong, which the report shows as the finding it is."""
+    out_dir = Path(out_dir)
+    try:
+        return export(model_uri, contract, out_dir)
+    except Exception as exc:  # noqa: BLE001 - an edge export must not fail the pipeline
+        if isinstance(exc, ImportError):
+            error = f"{exc} (onnx==1.17.0 and onnxruntime are not in requirements.lock)"
+        else:
+            error = f"{type(exc).__name__}: {exc}"
+        result = {"stack": "lightning", "format": "onnx", "model_uri": model_uri, "error": error}
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "edge.json").write_text(json.dumps(result, indent=2))
+        return result
