@@ -9,7 +9,7 @@ from pathlib import Path
 
 import mlflow
 
-from components.report import collect, footprint, render
+from components.report import claims, collect, footprint, render
 from components.shared.contract import Contract
 from components.shared.tracking import tracking_uri
 from pipelines.exit_codes import ExitCode
@@ -47,6 +47,7 @@ def run(contract: Contract, workdir: Path) -> int:
         list(contract.classes),
         parity,
         contract.registered_model,
+        claims.gather(workdir, contract),
     )
     missing = sorted(set(collect.STACKS) - set(runs))
     if missing:

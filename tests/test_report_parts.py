@@ -26,3 +26,32 @@ def test_footprint_measures_both_stacks():
     assert by_stack["tfx"].packages > 50 and by_stack["tfx"].megabytes > 500
     assert by_stack["lightning"].packages > 20 and by_stack["lightning"].megabytes > 300
     assert 0 < by_stack["tfx"].shared_packages == by_stack["lightning"].shared_packages
+
+
+def test_the_claims_section_reads_edge_and_tensorboard_files(tmp_path, contract):
+    import json
+
+    from components.report import claims
+    from components.report.render import _claims
+
+    edge = tmp_path / "edge" / "tfx" / contract.name
+    edge.mkdir(parents=True)
+    (edge / "edge.json").write_text(
+        json.dumps(
+            {"format": "tflite", "size_bytes": 2048, "agreement": 1.0, "rows": 94,
+             "max_abs_prob_diff": 1e-5, "latency_single_ms": 0.05, "latency_batch_ms": 0.1}
+        )
+    )  # fmt: skip
+    failed = tmp_path / "edge" / "lightning" / contract.name
+    failed.mkdir(parents=True)
+    (failed / "edge.json").write_text(json.dumps({"format": "onnx", "error": "no onnx"}))
+    run = tmp_path / "tensorboard" / "lightning" / contract.name / "run1"
+    run.mkdir(parents=True)
+    (run / "events.out.tfevents.1.host").write_bytes(b"")
+    gathered = claims.gather(tmp_path, contract)
+    assert gathered["tensorboard"] == {"tfx": 0, "lightning": 1}
+    assert all(n > 0 for by_stack in gathered["glue"].values() for n in by_stack.values())
+    text = _claims(gathered)
+    assert "| tfx | tflite | 2.0 | 1.000 |" in text
+    assert "| lightning | onnx | failed: no onnx |" in text
+    assert "Kubeflow Pipelines v2" in text

@@ -118,6 +118,83 @@ def _parity(parity: dict | None) -> str:
     )
 
 
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _claims(claims: dict | None) -> str:
+    """Edge exports, TensorBoard, orchestrators and the glue each took (components/report/
+    claims.py gathers them)."""
+    if not claims:
+        return "Not gathered."
+    rows = []
+    for stack, edge in claims["edge"].items():
+        if "error" in edge:
+            rows.append(
+                [stack, edge.get("format", ""), f"failed: {edge['error'][:200]}"] + [""] * 6
+            )
+            continue
+        rows.append(
+            [
+                stack,
+                edge["format"],
+                f"{edge['size_bytes'] / 1024:.1f}",
+                _fmt(edge["agreement"]),
+                f"{edge['max_abs_prob_diff']:.1e}",
+                _ms(edge["latency_single_ms"]),
+                _ms(edge["latency_batch_ms"]),
+                _ms(edge.get("full_latency_single_ms")),
+                edge.get("preprocessing", ""),
+            ]
+        )
+    edge_table = (
+        _table(
+            [
+                "stack",
+                "format",
+                "KiB",
+                "agreement",
+                "max prob diff",
+                "1 row ms",
+                f"{next(iter(claims['edge'].values())).get('rows', '')} rows ms",
+                "full model, 1 row ms",
+                "preprocessing",
+            ],
+            rows,
+        )  # fmt: skip
+        if rows
+        else "No edge export in this workdir."
+    )
+    notes = [
+        f"\n{stack}: 1 row with the preprocessing applied beside the model: "
+        f"{_ms(edge['latency_single_with_preprocessing_ms'])} ms."
+        for stack, edge in claims["edge"].items()
+        if "latency_single_with_preprocessing_ms" in edge
+    ]
+    edge_table += "".join(notes)
+    tensorboard = _table(
+        ["stack", "runs with TensorBoard event files"],
+        [[s, n] for s, n in claims["tensorboard"].items()],
+    )
+    glue = _table(
+        ["claim", *claims["glue"][next(iter(claims["glue"]))]],
+        [[claim, *by_stack.values()] for claim, by_stack in claims["glue"].items()],
+    )
+    return "\n".join(
+        [
+            "### Edge export (this CPU; agreement and probabilities against the full model "
+            "on the eval rows)\n",
+            edge_table,
+            "\n### TensorBoard (`make tensorboard`)\n",
+            tensorboard,
+            "\n### Orchestrator targets\n",
+            _table(["stack", "target", "status"], claims["orchestrators"]),
+            "\n### Glue code each stack needed (code lines)\n",
+            glue,
+        ]
+    )
+
+
 def write(
     out_dir: Path,
     runs: dict[str, StackRun],
@@ -126,6 +203,7 @@ def write(
     classes: list[str],
     parity: dict | None,
     registered_model: str,
+    claims: dict | None = None,
 ) -> tuple[Path, Path]:
     """Write comparison.md (PNGs beside it) and a self-contained comparison.html."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -165,6 +243,8 @@ def write(
         _footprint(footprints),
         "\n## Serving parity\n",
         _parity(parity),
+        "\n## The claims, measured\n",
+        _claims(claims),
         "",
     ]
     md_text = "\n".join(sections)
