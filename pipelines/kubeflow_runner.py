@@ -11,8 +11,9 @@ pathlib, which turns gs://b into gs:/b): compiling uploads the user-module wheel
 there, so use a path both this machine and the pods mount (e.g. /gcs/BUCKET/... with
 Cloud Storage FUSE, as Vertex AI mounts buckets, or a shared volume).
 
-Needs `kfp-pipeline-spec` (TFX's `kfp` extra), which is not in requirements.lock: TFX
-imports only its protobufs (`kfp.pipeline_spec`) to compile.
+Needs `kfp-pipeline-spec`, the part of TFX's `kfp` extra in requirements.lock: TFX
+imports only its protobufs (`kfp.pipeline_spec`) to compile; the full kfp SDK would
+conflict with the lock.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ uv=${UV:-uv}
 if ! command -v "$uv" >/dev/null 2>&1; then
   python3 -m venv .uv-venv && .uv-venv/bin/pip install -q uv && uv=.uv-venv/bin/uv
 fi
+# Compiling onto the existing lock keeps its pins wherever they still fit.
 "$uv" pip compile --quiet --python-version 3.10 --extra dev --no-header --no-annotate \
-  pyproject.toml -o requirements.lock.tmp
-grep -v -E '^(nvidia-|cuda-|triton==)' requirements.lock.tmp > requirements.lock
-rm -f requirements.lock.tmp
+  pyproject.toml -o requirements.lock
+grep -v -E '^(nvidia-|cuda-|triton==)' requirements.lock > requirements.lock.tmp
+mv requirements.lock.tmp requirements.lock
 echo "wrote requirements.lock ($(grep -c '==' requirements.lock) pins)"

@@ -5,10 +5,10 @@ Writes <out>/model.onnx (the network and its softmax: features -> probabilities)
 vocabularies; the device applies it before the network), and <out>/edge.json with the
 agreement with the served pyfunc model on the eval rows, size and latency.
 
-Needs `onnx` and `onnxruntime`, which are not in requirements.lock. `onnx` must be 1.17:
-newer releases need protobuf >= 4.25, and TFX 1.16 pins protobuf 3.20 in the same
-environment. The exporter is torch's TorchScript-based one (`dynamo=False`): the dynamo
-exporter would need `onnxscript` too, for a four-layer MLP that gains nothing from it.
+Needs `onnx` and `onnxruntime` (in requirements.lock). `onnx` must be 1.17: newer
+releases need protobuf >= 4.25, and TFX 1.16 pins protobuf 3.20 in the same environment.
+The exporter is torch's TorchScript-based one (`dynamo=False`): the dynamo exporter
+would need `onnxscript` too, for a four-layer MLP that gains nothing from it.
 """
 
 from __future__ import annotations
@@ -107,10 +107,7 @@ def export_or_record(model_uri: str, contract: Contract, out_dir: Path) -> dict:
     try:
         return export(model_uri, contract, out_dir)
     except Exception as exc:  # noqa: BLE001 - an edge export must not fail the pipeline
-        if isinstance(exc, ImportError):
-            error = f"{exc} (onnx==1.17.0 and onnxruntime are not in requirements.lock)"
-        else:
-            error = f"{type(exc).__name__}: {exc}"
+        error = f"{type(exc).__name__}: {exc}"
         result = {"stack": "lightning", "format": "onnx", "model_uri": model_uri, "error": error}
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "edge.json").write_text(json.dumps(result, indent=2))

@@ -102,7 +102,7 @@ def orchestrators() -> list[list[str]]:
     if _installed("kfp.pipeline_spec"):
         kfp = "compiles to a pipeline-spec JSON (tested)"
     else:
-        kfp = "compile code ready; needs kfp-pipeline-spec==0.2.2 (not in the lock)"
+        kfp = "compile code ready; kfp-pipeline-spec is missing from this environment"
     rows.append(["tfx", "Kubeflow Pipelines v2 / Vertex AI", kfp])
     airflow = "installed" if _installed("airflow") else "README snippet; apache-airflow absent"
     rows.append(["tfx", "Airflow (AirflowDagRunner)", airflow])
