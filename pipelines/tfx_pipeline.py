@@ -40,12 +40,15 @@ from components.tfx import reports, tensorboard  # noqa: E402
 from components.tfx.example_gen import NullAwareCsvExampleGen  # noqa: E402
 from components.tfx.gate import AnomaliesGate  # noqa: E402
 from components.tfx.push import AtomicPusher  # noqa: E402
-from components.tfx.transform_module import transformed_name  # noqa: E402
+from components.tfx.transform.transform_module import transformed_name  # noqa: E402
 from pipelines.exit_codes import ExitCode  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TRANSFORM_MODULE = REPO_ROOT / "components" / "tfx" / "transform_module.py"
-TRAINER_MODULE = REPO_ROOT / "models" / "keras_mlp.py"
+# TFX packages every .py file beside a module file into the user-code wheel and keys its
+# cache on them: each module sits alone in its folder, so editing any other file in the
+# repository leaves Transform and Trainer cached.
+TRANSFORM_MODULE = REPO_ROOT / "components" / "tfx" / "transform" / "transform_module.py"
+TRAINER_MODULE = REPO_ROOT / "models" / "keras" / "keras_mlp.py"
 # Measured on the penguins data: 47 s in memory vs 127 s multi-processing.
 DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory",)
 ACCURACY = "SparseCategoricalAccuracy"

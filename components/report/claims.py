@@ -26,7 +26,7 @@ GLUE: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     "TensorBoard": {
         "tfx": {
             "modules": ("components/tfx/tensorboard.py",),
-            "inline": ("models/keras_mlp.py", "pipelines/tfx_pipeline.py"),
+            "inline": ("models/keras/keras_mlp.py", "pipelines/tfx_pipeline.py"),
         },
         "lightning": {
             "modules": (),

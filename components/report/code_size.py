@@ -14,7 +14,7 @@ STACK_SOURCES: dict[str, tuple[str, ...]] = {
         "pipelines/tfx_pipeline.py",
         "pipelines/kubeflow_runner.py",
         "components/tfx",
-        "models/keras_mlp.py",
+        "models/keras",
     ),
     "lightning": (
         "pipelines/lightning_pipeline.py",

@@ -35,7 +35,7 @@ import numpy as np
 from components.shared.contract import Contract, load_contract
 from components.shared.dataset import load_split
 
-MISSING_CATEGORY = "__missing__"  # as components/tfx/transform_module.py
+MISSING_CATEGORY = "__missing__"  # as components/tfx/transform/transform_module.py
 SUFFIX = "_xf"
 LATENCY_REPEATS = 200
 

@@ -19,7 +19,7 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-SUFFIX = "_xf"  # as in components/tfx/transform_module.py
+SUFFIX = "_xf"  # as in components/tfx/transform/transform_module.py
 PREDICTIONS = "probabilities"
 
 
