@@ -21,19 +21,9 @@ pytestmark = pytest.mark.e2e
 
 tfx_pipeline = pytest.importorskip("pipelines.tfx_pipeline")
 from components.tfx import reports  # noqa: E402
+from tests.test_tfx_build import COMPONENTS as PIPELINE_COMPONENTS  # noqa: E402
 
-COMPONENTS = {
-    "CsvExampleGen",
-    "StatisticsGen",
-    "ImportSchemaGen",
-    "ExampleValidator",
-    "AnomaliesGate",
-    "Transform",
-    "Trainer",
-    "latest_blessed_model_resolver",
-    "Evaluator",
-    "Pusher",
-}
+COMPONENTS = set(PIPELINE_COMPONENTS)
 
 
 def _nodes(workdir: Path, contract) -> dict[str, reports.NodeRun]:
