@@ -172,6 +172,12 @@ def _claims(claims: dict | None) -> str:
         if "latency_single_with_preprocessing_ms" in edge
     ]
     edge_table += "".join(notes)
+    edge_table += (
+        "\n\nExecuTorch (PyTorch's on-device runtime) is not in this environment: "
+        "`executorch` 1.5.1 has a cp311 manylinux_2_28 wheel, but it requires numpy >= 2, "
+        "and TensorFlow 2.16 (TFX 1.16) requires numpy < 2, so it cannot be installed "
+        "beside the TFX stack. ONNX is the PyTorch-side edge format measured here."
+    )
     tensorboard = _table(
         ["stack", "runs with TensorBoard event files"],
         [[s, n] for s, n in claims["tensorboard"].items()],
