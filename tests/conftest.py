@@ -13,18 +13,44 @@ import yaml
 from components.shared.contract import DEFAULT_CONTRACT, REPO_ROOT, Contract, load_contract
 
 
+@pytest.fixture(autouse=True)
+def _mlflow_environment_restored():
+    """mlflow.set_tracking_uri / set_registry_uri export MLFLOW_TRACKING_URI and
+    MLFLOW_REGISTRY_URI, so a test that points MLflow at its store would hand that store
+    to every later subprocess of the session: put both back after each test."""
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    saved = {name: os.environ.get(name) for name in names}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def contract() -> Contract:
     return load_contract(DEFAULT_CONTRACT)
 
 
+def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a pipeline subprocess: this one's, minus the MLflow store and
+    run this test process may have pointed MLflow at (mlflow.set_*_uri export them), so
+    a CLI run uses the store its arguments name; plus `env`."""
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID")
+    }
+    return {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})}
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 900):
     """Run `python -m pipelines ARGS` in a fresh process, as a user would."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "pipelines", *map(str, args)],
         cwd=REPO_ROOT,
-        env=full_env,
+        env=cli_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,

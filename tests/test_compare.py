@@ -12,7 +12,7 @@ import pytest
 from mlflow import MlflowClient
 
 from components.shared.contract import REPO_ROOT
-from tests.conftest import run_cli
+from tests.conftest import cli_env, run_cli
 from tests.servers import free_port, mlflow_server, render, wait_http
 
 pytestmark = pytest.mark.e2e
@@ -134,6 +134,7 @@ def test_ui_subcommand_serves_the_workdir_store_on_loopback(served):
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipelines", "ui", "--workdir", str(workdir), "--port", str(port)],
         cwd=REPO_ROOT,
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.shared.contract import REPO_ROOT
+from tests.conftest import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -22,14 +23,10 @@ def test_mlflow_run_of_the_lightning_entry_point_promotes_a_champion(tmp_path):
     uri = f"sqlite:///{workdir / 'mlflow' / 'mlflow.db'}"
     (workdir / "mlflow").mkdir(parents=True)
     venv_bin = str(Path(sys.executable).parent)
-    env = {
-        **os.environ,
-        # The entry point's `python` is the project's; the launcher's own run goes to the
-        # same store as the pipeline's instead of ./mlruns.
-        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-        "MLFLOW_TRACKING_URI": uri,
-    }
-    env.pop("MLFLOW_RUN_ID", None)
+    # The entry point's `python` is the project's; the launcher's own run goes to the
+    # same store as the pipeline's instead of ./mlruns.
+    env = cli_env({"PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+                   "MLFLOW_TRACKING_URI": uri})  # fmt: skip
     result = subprocess.run(
         [str(Path(venv_bin) / "mlflow"), "run", ".", "-e", "lightning"]
         + ["--env-manager", "local", "-P", f"workdir={workdir}"],

@@ -25,7 +25,7 @@ import pytest
 
 from components.shared.contract import REPO_ROOT, load_contract
 from tests.bad_data import CORPUS
-from tests.conftest import run_cli, write_contract
+from tests.conftest import cli_env, run_cli, write_contract
 
 MODEL = "penguins-lightning"
 # Stopped at the TFX validation gate (ExampleValidator anomalies); header_only stops in the
@@ -49,20 +49,13 @@ TFDV_ANOMALIES = {
 }
 
 
-def _env() -> dict[str, str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    # The workdir's own store, whatever an earlier test process exported.
-    env.pop("MLFLOW_TRACKING_URI", None)
-    return env
-
-
 def _popen(*args: str) -> subprocess.Popen:
     """`python -m pipelines ARGS` in its own process group, so the test can SIGKILL it
     with every child (Beam workers, DataLoader workers)."""
     return subprocess.Popen(
         [sys.executable, "-m", "pipelines", *map(str, args)],
         cwd=REPO_ROOT,
-        env=_env(),
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -95,7 +88,7 @@ def _run_corpus(pipeline: str, workdir: Path, out_dir: Path) -> dict[str, dict]:
         [sys.executable, "-m", "tests.corpus_runner", results, "--"]
         + [pipeline, "--workdir", str(workdir), "--cases", *cases],
         cwd=REPO_ROOT,
-        env=_env(),
+        env=cli_env(),
         capture_output=True,
         text=True,
         timeout=1500,
