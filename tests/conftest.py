@@ -15,9 +15,10 @@ from components.shared.contract import DEFAULT_CONTRACT, REPO_ROOT, Contract, lo
 
 @pytest.fixture(autouse=True)
 def _mlflow_environment_restored():
-    """mlflow.set_tracking_uri / set_registry_uri export MLFLOW_TRACKING_URI and
-    MLFLOW_REGISTRY_URI, so a test that points MLflow at its store would hand that store
-    to every later subprocess of the session: put both back after each test."""
+    """mlflow.set_tracking_uri / set_registry_uri set process-wide defaults (module globals
+    and the MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI variables): a test that points MLflow
+    at its store would leave every later MlflowClient and subprocess of the session on it.
+    Put all of them back after each test."""
     names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
     saved = {name: os.environ.get(name) for name in names}
     yield
@@ -26,6 +27,13 @@ def _mlflow_environment_restored():
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+    if "mlflow" in sys.modules:
+        # No public call unsets them: None means "from the environment, else the default".
+        from mlflow.tracking._model_registry import utils as registry_utils
+        from mlflow.tracking._tracking_service import utils as tracking_utils
+
+        registry_utils._registry_uri = None
+        tracking_utils._tracking_uri = None
 
 
 @pytest.fixture(scope="session")
