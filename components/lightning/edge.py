@@ -23,21 +23,12 @@ from torch import nn
 
 from components.shared.contract import Contract
 from components.shared.dataset import load_split
+from components.shared.latency import latency_ms
 from models.lightning_pyfunc import n_inputs, transform
-
-LATENCY_REPEATS = 200
 
 
 def edge_dir(workdir: Path, contract: Contract) -> Path:
     return Path(workdir) / "edge" / "lightning" / contract.name
-
-
-def _latency_ms(call, repeats: int = LATENCY_REPEATS) -> float:  # noqa: ANN001
-    call()  # warm-up: first calls allocate
-    started = time.perf_counter()
-    for _ in range(repeats):
-        call()
-    return (time.perf_counter() - started) / repeats * 1000
 
 
 def export(model_uri: str, contract: Contract, out_dir: Path) -> dict:
@@ -85,14 +76,14 @@ def export(model_uri: str, contract: Contract, out_dir: Path) -> dict:
         "agreement": float(np.mean(edge_probs.argmax(1) == full_probs.argmax(1))),
         "max_abs_prob_diff": float(np.max(np.abs(edge_probs - full_probs))),
         "convert_s": round(convert_s, 3),
-        "latency_single_ms": _latency_ms(lambda: session.run(None, {"features": one})),
-        "latency_batch_ms": _latency_ms(lambda: session.run(None, {"features": features})),
-        "latency_single_with_preprocessing_ms": _latency_ms(
+        "latency_single_ms": latency_ms(lambda: session.run(None, {"features": one})),
+        "latency_batch_ms": latency_ms(lambda: session.run(None, {"features": features})),
+        "latency_single_with_preprocessing_ms": latency_ms(
             lambda: session.run(
                 None, {"features": transform(one_row, preprocessing).astype(np.float32)}
             )
         ),
-        "full_latency_single_ms": _latency_ms(lambda: served.predict(one_row)),
+        "full_latency_single_ms": latency_ms(lambda: served.predict(one_row)),
         "onnxruntime_version": onnxruntime.__version__,
         "model_uri": model_uri,
     }

@@ -34,10 +34,10 @@ import numpy as np
 
 from components.shared.contract import Contract, load_contract
 from components.shared.dataset import load_split
+from components.shared.latency import latency_ms
 
 MISSING_CATEGORY = "__missing__"  # as components/tfx/transform/transform_module.py
 SUFFIX = "_xf"
-LATENCY_REPEATS = 200
 
 
 def edge_dir(workdir: Path, contract: Contract) -> Path:
@@ -126,14 +126,6 @@ def _columns(rows, contract: Contract) -> dict[str, np.ndarray]:  # noqa: ANN001
     }
 
 
-def _latency_ms(call, repeats: int = LATENCY_REPEATS) -> float:  # noqa: ANN001
-    call()  # warm-up: first calls allocate
-    started = time.perf_counter()
-    for _ in range(repeats):
-        call()
-    return (time.perf_counter() - started) / repeats * 1000
-
-
 def export(contract: Contract, push_dir: Path, transform_graph_uri: str, out_dir: Path) -> dict:
     """Convert, check against the full SavedModel on the eval rows, measure; returns
     what it also writes to out_dir/edge.json."""
@@ -175,9 +167,9 @@ def export(contract: Contract, push_dir: Path, transform_graph_uri: str, out_dir
         "agreement": float(np.mean(edge_probs.argmax(1) == full_probs.argmax(1))),
         "max_abs_prob_diff": float(np.max(np.abs(edge_probs - full_probs))),
         "convert_s": round(convert_s, 3),
-        "latency_single_ms": _latency_ms(lambda: runner(**one)),
-        "latency_batch_ms": _latency_ms(lambda: runner(**columns)),
-        "full_latency_single_ms": _latency_ms(
+        "latency_single_ms": latency_ms(lambda: runner(**one)),
+        "latency_batch_ms": latency_ms(lambda: runner(**columns)),
+        "full_latency_single_ms": latency_ms(
             lambda: full_model(
                 **{
                     k: tf.constant(v.astype(str) if v.dtype == object else v)
