@@ -12,17 +12,21 @@ import yaml
 
 from components.shared.contract import DEFAULT_CONTRACT, REPO_ROOT, Contract, load_contract
 
+# As the session found them: a module-scoped fixture's changes would otherwise be what a
+# per-test snapshot restores.
+_SESSION_MLFLOW_ENV = {
+    name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+}
+
 
 @pytest.fixture(autouse=True)
 def _mlflow_environment_restored():
     """mlflow.set_tracking_uri / set_registry_uri set process-wide defaults (module globals
     and the MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI variables): a test that points MLflow
     at its store would leave every later MlflowClient and subprocess of the session on it.
-    Put all of them back after each test."""
-    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-    saved = {name: os.environ.get(name) for name in names}
+    Put all of them back, as the session found them, after each test."""
     yield
-    for name, value in saved.items():
+    for name, value in _SESSION_MLFLOW_ENV.items():
         if value is None:
             os.environ.pop(name, None)
         else:

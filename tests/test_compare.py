@@ -31,7 +31,7 @@ def served(tmp_path_factory):
 
 
 def _runs(url: str, experiment: str) -> dict[str, mlflow.entities.Run]:
-    client = MlflowClient(url)
+    client = MlflowClient(url, registry_uri=url)
     exp = client.get_experiment_by_name(experiment)
     runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])
     latest = {}

@@ -36,7 +36,7 @@ def tracking(workdir: Path) -> Iterator[object]:
     try:
         mlflow.set_tracking_uri(_uri(workdir))
         mlflow.set_registry_uri(_uri(workdir))
-        yield mlflow.MlflowClient(_uri(workdir))
+        yield mlflow.MlflowClient(_uri(workdir), registry_uri=_uri(workdir))
     finally:
         mlflow.set_tracking_uri(saved)
         if saved is None:

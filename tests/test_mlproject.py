@@ -38,7 +38,7 @@ def test_mlflow_run_of_the_lightning_entry_point_promotes_a_champion(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "promoted penguins-lightning version 1 to champion" in result.stdout
-    client = MlflowClient(uri)
+    client = MlflowClient(uri, registry_uri=uri)
     assert int(client.get_model_version_by_alias("penguins-lightning", "champion").version) == 1
     runs = client.search_runs(
         [e.experiment_id for e in client.search_experiments()],

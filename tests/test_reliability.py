@@ -115,7 +115,7 @@ def _mlflow(workdir: Path) -> Iterator[object]:
     try:
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
-        yield mlflow.MlflowClient(uri)
+        yield mlflow.MlflowClient(uri, registry_uri=uri)
     finally:
         mlflow.set_tracking_uri(saved)
         if saved is None:

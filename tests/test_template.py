@@ -8,7 +8,6 @@ Quick tests profile CSVs and validate with each stack's own validator; the e2e t
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -199,7 +198,8 @@ def test_wine_companions_are_in_sync():
 def _client(workdir: Path):  # noqa: ANN202
     from mlflow import MlflowClient
 
-    return MlflowClient(f"sqlite:///{workdir / 'mlflow' / 'mlflow.db'}")
+    uri = f"sqlite:///{workdir / 'mlflow' / 'mlflow.db'}"
+    return MlflowClient(uri, registry_uri=uri)
 
 
 def _champion(client, model: str) -> tuple[str, str]:  # noqa: ANN001
@@ -211,11 +211,10 @@ def _champion(client, model: str) -> tuple[str, str]:  # noqa: ANN001
 def shared(tmp_path_factory) -> dict:
     """One workdir: a penguins Lightning champion first, then `all` on wine."""
     workdir = tmp_path_factory.mktemp("template")
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    penguins = run_cli("lightning", "--workdir", workdir, env=env)
+    penguins = run_cli("lightning", "--workdir", workdir)
     _ok(penguins)
     before = _champion(_client(workdir), "penguins-lightning")
-    wine = run_cli("all", "--contract", WINE, "--workdir", workdir, env=env)
+    wine = run_cli("all", "--contract", WINE, "--workdir", workdir)
     return {"workdir": workdir, "before": before, "wine": wine}
 
 
