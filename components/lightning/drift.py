@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from components.shared.contract import Contract, ContractError, load_contract
+from components.shared.companions import write_companions
+from components.shared.contract import Contract, ContractError
 from components.shared.dataset import load_split
 
 
@@ -122,13 +123,7 @@ def check_drift(
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    # Several contracts at once: `make contract-artifacts` passes data/*.yaml.
-    if not args:
-        print("usage: python -m components.lightning.drift CONTRACT.yaml...", file=sys.stderr)
-        return 1
-    for contract_path in args:
-        print(f"wrote {write_reference(load_contract(contract_path))}")
-    return 0
+    return write_companions(args, "components.lightning.drift", write_reference)
 
 
 if __name__ == "__main__":

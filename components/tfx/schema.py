@@ -14,7 +14,8 @@ from pathlib import Path
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.shared.contract import Column, Contract, load_contract
+from components.shared.companions import write_companions
+from components.shared.contract import Column, Contract
 
 
 def _feature(column: Column, contract: Contract) -> schema_pb2.Feature:
@@ -71,13 +72,7 @@ def write_schema(contract: Contract, path: Path | None = None) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    # Several contracts at once: `make contract-artifacts` passes data/*.yaml.
-    if not argv:
-        print("usage: python -m components.tfx.schema CONTRACT.yaml...", file=sys.stderr)
-        return 1
-    for path in argv:
-        print(f"wrote {write_schema(load_contract(path))}")
-    return 0
+    return write_companions(argv, "components.tfx.schema", write_schema)
 
 
 if __name__ == "__main__":
