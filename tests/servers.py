@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from components.shared.processes import stop_process
+
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -72,11 +74,7 @@ def mlflow_server(root: Path) -> Iterator[str]:
         wait_http(f"{url}/health", proc=proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
 
 

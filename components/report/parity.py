@@ -19,6 +19,7 @@ from pathlib import Path
 
 from components.shared.contract import REPO_ROOT, Contract
 from components.shared.dataset import load_split
+from components.shared.processes import stop_process
 from components.shared.tracking import tracking_uri
 
 
@@ -100,11 +101,7 @@ def served_champion_predictions(
             answer = json.load(response)
         return [p["prediction"] for p in answer["predictions"]]
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
 
 
 def measure_parity(contract: Contract, data: Path, workdir: Path, out_dir: Path) -> dict:
