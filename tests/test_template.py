@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from components.shared.contract import REPO_ROOT, ContractError, load_contract
+from components.shared.contract import DEFAULT_CONTRACT, REPO_ROOT, ContractError, load_contract
 from components.shared.dataset import read_raw_text, to_typed
 from tests.bad_data import CORPUS
 from tests.conftest import run_cli
@@ -54,15 +54,11 @@ def test_init_contract_drafts_a_loadable_contract_with_companions(drafted):
     assert contract.name == "birds"
     assert contract.path == REPO_ROOT / "data" / "penguins.csv"
     assert contract.classes == ("Adelie", "Chinstrap", "Gentoo")
-    assert [c.name for c in contract.features] == [
-        "island",
-        "bill_length_mm",
-        "bill_depth_mm",
-        "flipper_length_mm",
-        "body_mass_g",
-        "sex",
-        "year",  # a profile cannot know it is bookkeeping: the review sets role: ignored
-    ]
+    # The shipped contract's features, and year: a profile cannot know it is bookkeeping
+    # (the shipped contract ignores it; the review sets role: ignored).
+    shipped = load_contract(DEFAULT_CONTRACT)
+    assert shipped.column("year").role == "ignored"
+    assert [c.name for c in contract.features] == [c.name for c in shipped.features] + ["year"]
     assert contract.column("year").type == "int"
     assert (contract.experiment, contract.registered_model) == ("birds", "birds-lightning")
     # Companions beside the contract, written by whichever stacks exist.
