@@ -42,6 +42,15 @@ def _add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
     parser.add_argument("--verbose", action="store_true", help="show tracebacks and debug logs")
 
 
+def _add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="run TFX even when data, contract, code and Beam args are unchanged since "
+        "its last push (otherwise that run is reported in under a second)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines",
@@ -64,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
             default=[],
             metavar="ARG",
             help="pass ARG to every Beam-powered component (repeatable), "
-            "e.g. --beam-arg=--direct_running_mode=multi_processing",
+            "e.g. --beam-arg=--direct_running_mode=multi_processing; without a mode or "
+            "runner, DirectRunner runs in memory below 200k rows, one process per core above",
         )
+        _add_force(p)
     if HAS_LIGHTNING:
         p = sub.add_parser(
             "lightning",
@@ -78,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--strategy", default="auto", help="Lightning strategy, e.g. ddp (default: auto)"
         )
+        p.add_argument(
+            "--num-nodes",
+            type=int,
+            default=1,
+            help="nodes to train on, each with --devices processes; more than 1 needs "
+            "torchrun (default: 1)",
+        )
     if HAS_TFX and HAS_LIGHTNING:
         p = sub.add_parser(
             "all",
@@ -86,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         _add_common(p)
+        _add_force(p)
     p = sub.add_parser(
         "report", help="write <workdir>/report/<dataset>/comparison.{md,html} from MLflow"
     )
@@ -107,11 +126,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_all(contract, data: Path, workdir: Path) -> int:
-    from pipelines import lightning_pipeline, report, tfx_pipeline
+def _run_tfx(contract, data: Path, workdir: Path, beam_args: list[str], force: bool) -> int:
+    """The TFX pipeline, unless it would only repeat its last push: that check needs no
+    TFX import (components/tfx/run_fingerprint.py), the run itself does."""
+    from components.tfx import run_fingerprint
+
+    previous = None if force else run_fingerprint.unchanged_run(contract, data, workdir, beam_args)
+    if previous is not None:
+        print(
+            f"TFX: data, contract, code and Beam args unchanged since the run of "
+            f"{previous['finished']}, and its push is still the latest; nothing to run "
+            f"(--force runs it anyway). That run: {previous['summary']}",
+            flush=True,
+        )
+        return ExitCode.OK
+    from pipelines import tfx_pipeline
+
+    return tfx_pipeline.run(contract, data, workdir, beam_args=beam_args)
+
+
+def _run_all(contract, data: Path, workdir: Path, force: bool = False) -> int:
+    from pipelines import lightning_pipeline, report
 
     codes = {
-        "tfx": tfx_pipeline.run(contract, data, workdir, beam_args=[]),
+        "tfx": _run_tfx(contract, data, workdir, [], force),
         "lightning": lightning_pipeline.run(contract, data, workdir),
     }
     if all(code == ExitCode.OK for code in codes.values()):
@@ -140,17 +178,20 @@ def _runner(args: argparse.Namespace) -> Callable[[], int]:
     if args.command in ("tfx", "lightning", "all"):
         check_readable(data)
     if args.command == "tfx":
-        from pipelines import tfx_pipeline
-
-        return lambda: tfx_pipeline.run(contract, data, workdir, beam_args=args.beam_arg)
+        return lambda: _run_tfx(contract, data, workdir, args.beam_arg, args.force)
     if args.command == "lightning":
         from pipelines import lightning_pipeline
 
         return lambda: lightning_pipeline.run(
-            contract, data, workdir, devices=args.devices, strategy=args.strategy
+            contract,
+            data,
+            workdir,
+            devices=args.devices,
+            strategy=args.strategy,
+            num_nodes=args.num_nodes,
         )
     if args.command == "all":
-        return lambda: _run_all(contract, data, workdir)
+        return lambda: _run_all(contract, data, workdir, args.force)
     if args.command == "report":
         from pipelines import report
 

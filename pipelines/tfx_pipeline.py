@@ -35,8 +35,8 @@ from tfx import v1 as tfx  # noqa: E402
 from tfx.proto import example_gen_pb2  # noqa: E402
 
 from components.shared.contract import Contract, ContractError  # noqa: E402
-from components.shared.dataset import file_sha256, materialize_split  # noqa: E402
-from components.tfx import reports, tensorboard  # noqa: E402
+from components.shared.dataset import count_rows, file_sha256, materialize_split  # noqa: E402
+from components.tfx import reports, run_fingerprint, tensorboard  # noqa: E402
 from components.tfx.example_gen import NullAwareCsvExampleGen  # noqa: E402
 from components.tfx.gate import AnomaliesGate  # noqa: E402
 from components.tfx.push import AtomicPusher  # noqa: E402
@@ -49,8 +49,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # repository leaves Transform and Trainer cached.
 TRANSFORM_MODULE = REPO_ROOT / "components" / "tfx" / "transform" / "transform_module.py"
 TRAINER_MODULE = REPO_ROOT / "models" / "keras" / "keras_mlp.py"
-# Measured on the penguins data: 47 s in memory vs 127 s multi-processing.
-DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory",)
+# Beam's DirectRunner mode by data size: below this many rows one in-memory worker is
+# fastest (worker start-up and pickling dominate; on the penguins 47 s vs 127 s for
+# multi-processing); from it on, one worker process per core (benchmarks/scale.py
+# measures the crossover; README, "Performance").
+MULTI_PROCESSING_FROM_ROWS = 200_000
 ACCURACY = "SparseCategoricalAccuracy"
 GATE_ID = "AnomaliesGate"
 
@@ -87,12 +90,18 @@ def tensorboard_dir(workdir: Path, contract: Contract) -> Path:
     return Path(workdir) / "tensorboard" / "tfx" / contract.name
 
 
-def with_default_beam_args(beam_args: Sequence[str]) -> list[str]:
-    """The user's Beam args, plus in-memory direct running unless they chose a mode."""
+def with_default_beam_args(beam_args: Sequence[str], rows: int | None = None) -> list[str]:
+    """The user's Beam args, plus a DirectRunner mode chosen from the data's row count
+    unless they chose a mode or another runner (`rows` None: in memory)."""
     args = list(beam_args)
-    if not any(a.startswith("--direct_running_mode") for a in args):
-        args.extend(DEFAULT_BEAM_ARGS)
-    return args
+    if any(a.startswith(("--direct_running_mode", "--runner")) for a in args):
+        return args
+    if rows is not None and rows >= MULTI_PROCESSING_FROM_ROWS:
+        return args + [
+            "--direct_running_mode=multi_processing",
+            f"--direct_num_workers={os.cpu_count() or 1}",
+        ]
+    return args + ["--direct_running_mode=in_memory"]
 
 
 def eval_config(contract: Contract) -> tfma.EvalConfig:
@@ -178,10 +187,12 @@ def create_pipeline(
     workdir: Path,
     beam_args: Sequence[str] = (),
     schema_file: Path | None = None,
+    rows: int | None = None,
 ) -> tfx.dsl.Pipeline:
     """The pipeline over an already materialised split (<split_dir>/{train,eval}/data.csv).
 
-    `schema_file` defaults to the contract's curated schema (data/<name>.schema.pbtxt).
+    `schema_file` defaults to the contract's curated schema (data/<name>.schema.pbtxt);
+    `rows`, the data's row count, picks Beam's DirectRunner mode (with_default_beam_args).
     """
     schema_file = schema_file or contract.schema_path
     example_gen = NullAwareCsvExampleGen(
@@ -266,7 +277,7 @@ def create_pipeline(
             pusher,
         ],
         enable_cache=True,
-        beam_pipeline_args=with_default_beam_args(beam_args),
+        beam_pipeline_args=with_default_beam_args(beam_args, rows),
     )
 
 
@@ -366,10 +377,23 @@ def run(contract: Contract, data: Path, workdir: Path, beam_args: Sequence[str] 
 
 def _run_locked(contract: Contract, data: Path, workdir: Path, beam_args: Sequence[str]) -> int:
     split_dir = materialize_split(data, contract, workdir / "data")
+    rows = count_rows(data)
     pipeline = create_pipeline(
-        contract, split_dir, workdir, beam_args, schema_file=stage_schema(contract, workdir)
+        contract,
+        split_dir,
+        workdir,
+        beam_args,
+        schema_file=stage_schema(contract, workdir),
+        rows=rows,
     )
-    print(f"TFX pipeline {pipeline.pipeline_info.pipeline_name}: {data} -> {workdir}", flush=True)
+    mode = next(
+        (a.split("=", 1)[1] for a in pipeline.beam_pipeline_args if "running_mode=" in a), None
+    )
+    print(
+        f"TFX pipeline {pipeline.pipeline_info.pipeline_name}: {data} ({rows} rows) -> {workdir}"
+        + (f" (Beam DirectRunner, {mode})" if mode else ""),
+        flush=True,
+    )
     started = time.monotonic()
     error: BaseException | None = None
     log_path = pipeline_root(workdir) / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
@@ -404,6 +428,11 @@ def _run_locked(contract: Contract, data: Path, workdir: Path, beam_args: Sequen
         print(line, file=sys.stderr)
     if code == ExitCode.OK:
         _export_edge(contract, workdir, nodes)
+        run_fingerprint.remember(
+            contract, data, workdir, beam_args, str(_pushed_destination(nodes)), final
+        )
+    else:
+        run_fingerprint.forget(contract, workdir)
     _record_in_mlflow(contract, data, workdir, split_dir, nodes, outcome, problems, elapsed)
     print(final, flush=True)
     return code
@@ -446,8 +475,7 @@ def _classify(
             + [f"  {line}" for line in reports.validation_failures(evaluation_uri)],
             f"NOT BLESSED: exit 3 after {elapsed:.0f} s; the previous push stays in place",
         )
-    pushed = (nodes["Pusher"].outputs.get("pushed_model") or [None])[0]
-    destination = pushed.custom_properties["pushed_destination"].string_value if pushed else None
+    destination = _pushed_destination(nodes)
     cached = sum(n.state == "CACHED" for n in nodes.values())
     return (
         ExitCode.OK,
@@ -458,15 +486,22 @@ def _classify(
     )
 
 
+def _pushed_destination(nodes: dict[str, reports.NodeRun]) -> Path | None:
+    pusher = nodes.get("Pusher")
+    pushed = (pusher.outputs.get("pushed_model") or [None])[0] if pusher else None
+    if pushed is None:
+        return None
+    return Path(pushed.custom_properties["pushed_destination"].string_value)
+
+
 def _export_edge(contract: Contract, workdir: Path, nodes: dict[str, reports.NodeRun]) -> None:
     """TFLite export of the push (components/tfx/edge.py); a failure is a warning, kept in
     edge.json, and never changes the run's exit code."""
     from components.tfx import edge
 
-    pushed = (nodes["Pusher"].outputs.get("pushed_model") or [None])[0]
-    if pushed is None:
+    push_dir = _pushed_destination(nodes)
+    if push_dir is None:
         return
-    push_dir = Path(pushed.custom_properties["pushed_destination"].string_value)
     transform_graph = _first_uri(nodes.get("Transform"), "transform_graph") or ""
     result = edge.export_in_subprocess(
         contract, push_dir, transform_graph, edge.edge_dir(workdir, contract)

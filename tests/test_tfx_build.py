@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 
 import pytest
 
@@ -33,10 +34,20 @@ COMPONENTS = [
 ]
 
 
-def test_default_beam_args_run_in_memory():
-    assert tfx_pipeline.with_default_beam_args([]) == ["--direct_running_mode=in_memory"]
+def test_beam_mode_follows_the_data_size_unless_chosen():
+    in_memory = ["--direct_running_mode=in_memory"]
+    assert tfx_pipeline.with_default_beam_args([]) == in_memory
+    small = tfx_pipeline.MULTI_PROCESSING_FROM_ROWS - 1
+    assert tfx_pipeline.with_default_beam_args([], rows=small) == in_memory
+    large = tfx_pipeline.with_default_beam_args([], rows=tfx_pipeline.MULTI_PROCESSING_FROM_ROWS)
+    assert large == [
+        "--direct_running_mode=multi_processing",
+        f"--direct_num_workers={os.cpu_count()}",
+    ]
     chosen = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
-    assert tfx_pipeline.with_default_beam_args(chosen) == chosen
+    assert tfx_pipeline.with_default_beam_args(chosen, rows=1) == chosen
+    # Another runner: no DirectRunner option is added, whatever the size.
+    assert tfx_pipeline.with_default_beam_args(FLINK_ARGS, rows=10**7) == FLINK_ARGS
 
 
 def test_pipeline_builds_and_compiles_with_flink_args(contract, tmp_path):

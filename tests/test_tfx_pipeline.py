@@ -164,9 +164,19 @@ def test_push_is_exported_to_tflite_that_agrees_with_it(good_run, workdir, contr
     assert np.abs(lite - full).max() < 1e-3
 
 
-def test_rerun_hits_the_cache(good_run, workdir, contract):
+def test_unchanged_rerun_is_recognised_before_tfx_runs(good_run, workdir, contract):
+    executions = _executions_per_node(workdir, contract)
     result = run_cli("tfx", "--workdir", workdir)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "unchanged since the run of" in result.stdout
+    assert "OK: blessed" in result.stdout  # the summary of the run it stands for
+    assert _executions_per_node(workdir, contract) == executions
+
+
+def test_rerun_hits_the_cache(good_run, workdir, contract):
+    result = run_cli("tfx", "--workdir", workdir, "--force")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "unchanged since" not in result.stdout
     nodes = _nodes(workdir, contract)
     # The resolver is a query, it always runs; everything else is reused.
     cached = {n for n, run in nodes.items() if run.state == "CACHED"}
