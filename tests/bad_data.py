@@ -88,18 +88,19 @@ def renamed_labels(out_dir: Path) -> Path:
     return _write(raw, out_dir, "renamed_labels")
 
 
-def mostly_null_column(out_dir: Path) -> Path:
-    """bill_depth_mm missing on 80% of the rows."""
-    raw = _raw()
-    raw.loc[raw.index % 5 != 0, "bill_depth_mm"] = "NA"
-    return _write(raw, out_dir, "mostly_null_column")
+def mostly_null(column: str, name: str) -> Callable[[Path], Path]:
+    """A maker: `column` missing on 80% of the rows, written as `name`.csv."""
+
+    def make(out_dir: Path) -> Path:
+        raw = _raw()
+        raw.loc[raw.index % 5 != 0, column] = "NA"
+        return _write(raw, out_dir, name)
+
+    return make
 
 
-def mostly_missing_label(out_dir: Path) -> Path:
-    """species missing on 80% of the rows."""
-    raw = _raw()
-    raw.loc[raw.index % 5 != 0, "species"] = "NA"
-    return _write(raw, out_dir, "mostly_missing_label")
+mostly_null_column = mostly_null("bill_depth_mm", "mostly_null_column")
+mostly_missing_label = mostly_null("species", "mostly_missing_label")
 
 
 def header_only(out_dir: Path) -> Path:
