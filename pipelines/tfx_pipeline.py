@@ -216,6 +216,11 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         module_file=str(TRANSFORM_MODULE),
         custom_config=_feature_config(contract),
+        # StatisticsGen and ExampleValidator already profile and check the raw data; the
+        # pre/post-transform statistics would be a second and third pass over it (on the
+        # penguins, most of Transform's time). The Trainer reads the transformed schema
+        # from the transform graph.
+        disable_statistics=True,
     )
     # Transform consumes no gate output, so make the order explicit: a failed gate
     # fails the run before Transform (and so Trainer) can start.
@@ -226,7 +231,6 @@ def create_pipeline(
         module_file=str(TRAINER_MODULE),
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
-        schema=transform.outputs["post_transform_schema"],
         custom_config={
             **_feature_config(contract),
             "hidden_units": list(hp.hidden_units),
