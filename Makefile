@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= runs
 
-.PHONY: setup lock run run-tfx run-lightning report ui tensorboard test test-quick lint format contract-artifacts clean
+.PHONY: setup lock run run-tfx run-lightning report ui tensorboard test test-quick bench bench-scale lint format contract-artifacts clean
 
 setup:  ## create .venv from requirements.lock (returns at once when already done)
 	@scripts/setup.sh
@@ -35,6 +35,12 @@ test: setup  ## every test, the end-to-end runs included
 
 test-quick: setup  ## the fast tests only
 	$(PY) -m pytest -m "not e2e"
+
+bench: setup  ## both pipelines against the frameworks' own minimal use; $(WORKDIR)/bench/bench.md
+	$(PY) -m benchmarks.bench --workdir $(WORKDIR)
+
+bench-scale: setup  ## both pipelines on 10k, 100k and 1M generated rows; $(WORKDIR)/bench/scale.md
+	$(PY) -m benchmarks.scale --workdir $(WORKDIR)
 
 lint: setup
 	$(VENV)/bin/ruff check .

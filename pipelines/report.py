@@ -48,6 +48,7 @@ def run(contract: Contract, workdir: Path) -> int:
         parity,
         contract.registered_model,
         claims.gather(workdir, contract),
+        bench_dir=Path(workdir) / "bench",
     )
     missing = sorted(set(collect.STACKS) - set(runs))
     if missing:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 from pathlib import Path
 
 import markdown
@@ -201,6 +202,22 @@ def _claims(claims: dict | None) -> str:
     )
 
 
+def _performance(bench_dir: Path | None, out_dir: Path) -> str:
+    """The latest `make bench` and `make bench-scale` results, when there are any."""
+    parts = []
+    if bench_dir is not None and (bench_dir / "bench.md").exists():
+        parts += ["### Against the frameworks' own minimal use (`make bench`)\n",
+                  (bench_dir / "bench.md").read_text()]  # fmt: skip
+    if bench_dir is not None and (bench_dir / "scale.md").exists():
+        if (bench_dir / "scale.png").exists():
+            shutil.copy(bench_dir / "scale.png", out_dir / "scale.png")
+        parts += ["### Scaling with the rows (`make bench-scale`)\n",
+                  (bench_dir / "scale.md").read_text()]  # fmt: skip
+    if not parts:
+        return "Not measured yet in this workdir: run `make bench` and `make bench-scale`.\n"
+    return "\n".join(parts)
+
+
 def write(
     out_dir: Path,
     runs: dict[str, StackRun],
@@ -210,8 +227,12 @@ def write(
     parity: dict | None,
     registered_model: str,
     claims: dict | None = None,
+    bench_dir: Path | None = None,
 ) -> tuple[Path, Path]:
-    """Write comparison.md (PNGs beside it) and a self-contained comparison.html."""
+    """Write comparison.md (PNGs beside it) and a self-contained comparison.html.
+
+    `bench_dir`: where `make bench` / `make bench-scale` wrote their tables and plot.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = {
         "times": plots.step_times(runs, out_dir / "step_times.png"),
@@ -251,6 +272,8 @@ def write(
         _parity(parity),
         "\n## The claims, measured\n",
         _claims(claims),
+        "\n## Performance and scale\n",
+        _performance(bench_dir, out_dir),
         "",
     ]
     md_text = "\n".join(sections)
