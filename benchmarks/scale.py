@@ -20,6 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from benchmarks.bench import present_stacks
 from benchmarks.measure import isolated_env, machine, run_measured
 from benchmarks.scale_data import SCALE_TRAINING, write_dataset
 
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if min(args.rows) < 1:
         parser.error("--rows must be positive")
     result = run_scale(
-        args.workdir.resolve(), sorted(set(args.rows)), args.stack or ["tfx", "lightning"],
+        args.workdir.resolve(), sorted(set(args.rows)), args.stack or present_stacks(),
         args.seed,
     )  # fmt: skip
     print(markdown(result))
