@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -430,14 +430,16 @@ def _run_locked(contract: Contract, data: Path, workdir: Path, beam_args: Sequen
     code, outcome, problems, final = _classify(nodes, error, elapsed, log_path)
     for line in problems:
         print(line, file=sys.stderr)
+    edge_export = _start_edge_export(contract, workdir, nodes) if code == ExitCode.OK else None
+    _record_in_mlflow(contract, data, workdir, split_dir, nodes, outcome, problems, elapsed)
+    if edge_export is not None:
+        edge_export()
     if code == ExitCode.OK:
-        _export_edge(contract, workdir, nodes)
         run_fingerprint.remember(
             contract, data, workdir, beam_args, str(_pushed_destination(nodes)), final
         )
     else:
         run_fingerprint.forget(contract, workdir)
-    _record_in_mlflow(contract, data, workdir, split_dir, nodes, outcome, problems, elapsed)
     print(final, flush=True)
     return code
 
@@ -498,25 +500,31 @@ def _pushed_destination(nodes: dict[str, reports.NodeRun]) -> Path | None:
     return Path(pushed.custom_properties["pushed_destination"].string_value)
 
 
-def _export_edge(contract: Contract, workdir: Path, nodes: dict[str, reports.NodeRun]) -> None:
-    """TFLite export of the push (components/tfx/edge.py); a failure is a warning, kept in
-    edge.json, and never changes the run's exit code."""
+def _start_edge_export(
+    contract: Contract, workdir: Path, nodes: dict[str, reports.NodeRun]
+) -> Callable[[], None] | None:
+    """TFLite export of the push (components/tfx/edge.py) in a child process, which runs
+    while the run is recorded in MLflow; returns what waits for it and prints the result.
+    A failure is a warning, kept in edge.json, and never changes the run's exit code."""
     from components.tfx import edge
 
     push_dir = _pushed_destination(nodes)
     if push_dir is None:
-        return
+        return None
     transform_graph = _first_uri(nodes.get("Transform"), "transform_graph") or ""
-    result = edge.export_in_subprocess(
-        contract, push_dir, transform_graph, edge.edge_dir(workdir, contract)
-    )
-    if "error" in result:
-        print(f"warning: TFLite export failed: {result['error']}", file=sys.stderr)
-    else:
-        print(
-            f"edge: {result['artifact']} ({result['size_bytes'] / 1024:.0f} KiB), "
-            f"agreement {result['agreement']:.3f} on {result['rows']} eval rows"
-        )
+    wait = edge.start_export(contract, push_dir, transform_graph, edge.edge_dir(workdir, contract))
+
+    def report() -> None:
+        result = wait()
+        if "error" in result:
+            print(f"warning: TFLite export failed: {result['error']}", file=sys.stderr)
+        else:
+            print(
+                f"edge: {result['artifact']} ({result['size_bytes'] / 1024:.0f} KiB), "
+                f"agreement {result['agreement']:.3f} on {result['rows']} eval rows"
+            )
+
+    return report
 
 
 def _record_in_mlflow(

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -185,36 +186,61 @@ def export(contract: Contract, push_dir: Path, transform_graph_uri: str, out_dir
     return result
 
 
-def export_in_subprocess(
+def start_export(
     contract: Contract, push_dir: Path, transform_graph_uri: str, out_dir: Path
-) -> dict:
-    """`export` in a child process; never raises: a failure comes back, and is written to
-    out_dir/edge.json, as {"error": ...}. A push already exported is not converted again
-    (a cached rerun pushes nothing new)."""
+) -> Callable[[], dict]:
+    """Start `export` in a child process (the converter can abort its process) and return
+    the function that waits for its result, so the caller can work meanwhile. The result
+    never raises: a failure comes back, and is written to out_dir/edge.json, as
+    {"error": ...}. A push already exported is not converted again (a cached rerun pushes
+    nothing new)."""
     out_dir = Path(out_dir)
     record = out_dir / "edge.json"
     if record.exists():
         previous = json.loads(record.read_text())
         if previous.get("push") == str(push_dir) and "error" not in previous:
-            return previous
+            return lambda: previous
     command = [sys.executable, "-m", "components.tfx.edge", "--contract", str(contract.source)]
     command += ["--push", str(push_dir), "--transform-graph", transform_graph_uri]
     command += ["--out", str(out_dir)]
     repo_root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(repo_root)}
+
+    def failed(error: str) -> dict:
+        result = {"stack": "tfx", "format": "tflite", "push": str(push_dir), "error": error}
+        out_dir.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(result, indent=2))
+        return result
+
+    # A file, not a pipe: a chatty converter must not block on a full pipe meanwhile.
+    log = tempfile.TemporaryFile(mode="w+")
     try:
-        done = subprocess.run(
-            command, cwd=repo_root, env=env, capture_output=True, text=True, timeout=900
+        child = subprocess.Popen(
+            command, cwd=repo_root, env=env, stdout=subprocess.DEVNULL, stderr=log
         )
-        if done.returncode == 0:
-            return json.loads(record.read_text())
-        error = f"exit {done.returncode}: " + " | ".join(done.stderr.strip().splitlines()[-3:])
-    except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    result = {"stack": "tfx", "format": "tflite", "push": str(push_dir), "error": error}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(result, indent=2))
-    return result
+    except OSError as exc:
+        result = failed(f"{type(exc).__name__}: {exc}")
+        return lambda: result
+
+    def wait() -> dict:
+        try:
+            child.wait(timeout=900)
+        except subprocess.TimeoutExpired as exc:
+            child.kill()
+            child.wait()
+            return failed(f"{type(exc).__name__}: {exc}")
+        finally:
+            log.seek(0)
+            stderr = log.read()
+            log.close()
+        if child.returncode == 0:
+            try:
+                return json.loads(record.read_text())
+            except (OSError, ValueError) as exc:
+                return failed(f"{type(exc).__name__}: {exc}")
+        return failed(f"exit {child.returncode}: " + " | ".join(stderr.strip().splitlines()[-3:]))
+
+    return wait
 
 
 def main(argv: list[str] | None = None) -> int:
