@@ -3,13 +3,15 @@ train (Lightning) -> evaluate (gates) -> promote (MLflow registry alias).
 
 Every step lives in components/lightning/; this module only wires them and records one
 MLflow run per pipeline run. Heavy imports (torch, Lightning) happen after the data has
-passed validation, so bad data is rejected quickly.
+passed validation, so bad data is rejected quickly (under torchrun torch comes first: the
+ranks' process group is opened before rank 0 reads the data).
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +22,8 @@ from pipelines.exit_codes import ExitCode
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
+    from components.lightning.torchrun import Handoff, TrainInputs
+    from components.lightning.train import TrainResult
     from components.shared.dataset import Split
 
 
@@ -50,10 +54,70 @@ def tensorboard_dir(workdir: Path, contract: Contract) -> Path:
 
 
 def run(
-    contract: Contract, data: Path, workdir: Path, devices: int = 1, strategy: str = "auto"
+    contract: Contract,
+    data: Path,
+    workdir: Path,
+    devices: int = 1,
+    strategy: str = "auto",
+    num_nodes: int = 1,
 ) -> int:
     """Run the pipeline on `data`; returns an ExitCode (0 promoted, 2 stopped by data
-    validation, 3 trained but not promoted)."""
+    validation, 3 trained but not promoted).
+
+    Under torchrun every rank runs this: global rank 0 runs the pipeline, the other ranks
+    only train (components/lightning/torchrun.py) and return 0; the run's outcome is rank
+    0's exit code.
+    """
+    from components.lightning import torchrun
+
+    problem = torchrun.mismatch(devices, num_nodes)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return ExitCode.ERROR
+    with torchrun.ranks() as handoff:
+        if handoff.is_worker:
+            return _train_only(contract, handoff, devices, strategy, num_nodes)
+        return _run_pipeline(contract, data, workdir, devices, strategy, num_nodes, handoff)
+
+
+def _train_only(
+    contract: Contract, handoff: Handoff, devices: int, strategy: str, num_nodes: int
+) -> int:
+    """A torchrun rank other than 0: rank 0's inputs in, one share of the DDP fit, out."""
+    from components.lightning import torchrun
+
+    received = handoff.receive(contract)
+    if received is None:
+        _say(f"rank {torchrun.rank()}: rank 0 stopped before training; nothing to do")
+        return ExitCode.OK
+    inputs, contract = received
+    _fit(inputs, contract, devices, strategy, num_nodes)
+    _say(f"rank {torchrun.rank()}: trained; rank 0 records the run")
+    return ExitCode.OK
+
+
+def _fit(
+    inputs: TrainInputs, contract: Contract, devices: int, strategy: str, num_nodes: int
+) -> TrainResult | None:
+    from components.lightning import train
+
+    return train.train(
+        inputs.x_train, inputs.y_train, inputs.x_eval, inputs.y_eval, contract,
+        inputs.out_dir, devices=devices, num_nodes=num_nodes, strategy=strategy,
+        tracking_uri=inputs.tracking_uri, run_id=inputs.run_id,
+        tensorboard_dir=inputs.tensorboard_dir,
+    )  # fmt: skip
+
+
+def _run_pipeline(
+    contract: Contract,
+    data: Path,
+    workdir: Path,
+    devices: int,
+    strategy: str,
+    num_nodes: int,
+    handoff: Handoff,
+) -> int:
     import mlflow
     from mlflow.tracking import MlflowClient
 
@@ -78,7 +142,7 @@ def run(
         try:
             code = _run_steps(
                 contract, data, out_root / active.info.run_id, client, active.info.run_id,
-                uri, devices, strategy,
+                uri, Distribution(devices, strategy, num_nodes, handoff),
             )  # fmt: skip
         except BaseException as exc:
             # The context manager then ends the run FAILED; say why in the outcome tags.
@@ -92,6 +156,17 @@ def run(
         return code
 
 
+@dataclass
+class Distribution:
+    """How training is spread: the CLI's --devices/--strategy/--num-nodes, and under
+    torchrun the handoff to the ranks that only train."""
+
+    devices: int
+    strategy: str
+    num_nodes: int
+    handoff: Handoff
+
+
 def _run_steps(
     contract: Contract,
     data: Path,
@@ -99,8 +174,7 @@ def _run_steps(
     client: MlflowClient,
     run_id: str,
     uri: str,
-    devices: int,
-    strategy: str,
+    spread: Distribution,
 ) -> int:
     import mlflow
 
@@ -109,8 +183,9 @@ def _run_steps(
     mlflow.log_params(
         {
             **contract_params(contract),
-            "devices": devices,
-            "strategy": strategy,
+            "devices": spread.devices,
+            "num_nodes": spread.num_nodes,
+            "strategy": spread.strategy,
             "data_path": str(Path(data).resolve()),
         }
     )
@@ -152,7 +227,7 @@ def _run_steps(
         columns = ", ".join(f.column for f in findings)
         return _stop(f"drift on column(s) {columns}", [str(f) for f in findings])
 
-    return _train_and_promote(contract, split, out_dir, client, run_id, uri, devices, strategy)
+    return _train_and_promote(contract, split, out_dir, client, run_id, uri, spread)
 
 
 def _export_edge(model_uri: str, contract: Contract, workdir: Path) -> None:
@@ -177,12 +252,12 @@ def _train_and_promote(
     client: MlflowClient,
     run_id: str,
     uri: str,
-    devices: int,
-    strategy: str,
+    spread: Distribution,
 ) -> int:
     import mlflow
 
-    from components.lightning import evaluate, package, preprocess, promote, tracking, train
+    from components.lightning import evaluate, package, preprocess, promote, tracking
+    from components.lightning.torchrun import TrainInputs
     from models.lightning_pyfunc import predict_frame
 
     with tracking.timed("preprocess"):
@@ -191,12 +266,15 @@ def _train_and_promote(
         x_eval, y_eval = preprocess.features_and_labels(split.eval, preprocessing, contract)
     mlflow.log_dict(preprocessing, "preprocessing.json")
 
+    inputs = TrainInputs(
+        x_train, y_train, x_eval, y_eval, out_dir, tracking_uri=uri, run_id=run_id,
+        tensorboard_dir=tensorboard_dir(out_dir.parents[1], contract),
+    )  # fmt: skip
     with tracking.timed("train"):
-        trained = train.train(
-            x_train, y_train, x_eval, y_eval, contract, out_dir,
-            devices=devices, strategy=strategy, tracking_uri=uri, run_id=run_id,
-            tensorboard_dir=tensorboard_dir(out_dir.parents[1], contract),
-        )  # fmt: skip
+        # Under torchrun the other ranks get the same inputs and settings, then all fit.
+        spread.handoff.send(inputs, contract)
+        trained = _fit(inputs, contract, spread.devices, spread.strategy, spread.num_nodes)
+    assert trained is not None  # rank 0 (or the only process) gets the result
     mlflow.log_metric("best_epoch", trained.best_epoch)
 
     features = split.eval[preprocessing["feature_columns"]]

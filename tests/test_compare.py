@@ -90,6 +90,29 @@ def test_both_pipelines_log_comparable_columns(served, contract):
         assert key in tfx_run.data.metrics and key in lightning_run.data.metrics, key
 
 
+def test_lightning_registry_lives_on_the_server(served, contract):
+    """README, MLflow on a tracking server: the version and the `champion` alias are in the
+    server's store, the artifacts went through it, and the model loads by alias from it;
+    nothing was written to the workdir's own SQLite store."""
+    url, workdir, result = served
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run = _runs(url, contract.experiment)["lightning"]
+    client = MlflowClient(url, registry_uri=url)
+    champion = client.get_model_version_by_alias(contract.registered_model, "champion")
+    assert champion.run_id == run.info.run_id
+    assert run.data.tags["model_version"] == str(champion.version)
+    assert run.info.artifact_uri.startswith("mlflow-artifacts:")  # proxied by the server
+    assert not (workdir / "mlflow" / "mlflow.db").exists()
+    mlflow.set_tracking_uri(url)  # conftest puts MLflow's defaults back after the test
+    mlflow.set_registry_uri(url)
+    model = mlflow.pyfunc.load_model(f"models:/{contract.registered_model}@champion")
+    from components.shared.dataset import load_split
+
+    rows = load_split(contract.path, contract).eval
+    accuracy = (model.predict(rows)["prediction"] == rows[contract.label]).mean()
+    assert accuracy == pytest.approx(run.data.metrics["eval_accuracy"])
+
+
 def test_report_numbers_equal_what_mlflow_stored(served, contract):
     url, workdir, _ = served
     runs = _runs(url, contract.experiment)

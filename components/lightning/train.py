@@ -14,6 +14,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.plugins.environments import TorchElasticEnvironment
 from pytorch_lightning.strategies import DDPStrategy, Strategy
 
 from components.shared.contract import Contract
@@ -47,6 +48,23 @@ class MlflowEpochMetrics(Callback):
         self.tracking_uri = tracking_uri
         self.run_id = run_id
 
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # What training really ran on, from inside it: the world DDP formed and who
+        # started its processes (TorchElasticEnvironment: torchrun).
+        if not trainer.is_global_zero:
+            return
+        from mlflow.entities import Param
+        from mlflow.tracking import MlflowClient
+
+        environment = getattr(trainer.strategy, "cluster_environment", None)
+        params = {
+            "world_size": trainer.world_size,
+            "cluster_environment": type(environment).__name__ if environment else "none",
+        }
+        MlflowClient(self.tracking_uri).log_batch(
+            self.run_id, params=[Param(key, str(value)) for key, value in params.items()]
+        )
+
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero or trainer.sanity_checking:
             return
@@ -67,17 +85,49 @@ class MlflowEpochMetrics(Callback):
         MlflowClient(self.tracking_uri).log_batch(self.run_id, metrics=metrics)
 
 
-def _strategy(devices: int, strategy: str) -> str | Strategy:
-    """DDP on CPU processes, started by spawning instead of re-running the command line.
+def _strategy(devices: int, strategy: str, num_nodes: int = 1) -> str | Strategy:
+    """DDP on CPU processes (gloo), started by torchrun or else by spawning.
 
-    Lightning's default "ddp" launcher re-executes sys.argv for every extra rank, which for
-    `python -m pipelines lightning` would re-run ingest, validation and the MLflow run in
-    each rank. Spawned workers run only the fit; the main process gets rank 0's weights
-    back and does everything else.
+    Under torchrun (components/lightning/torchrun.py) the processes exist already, one per
+    rank on every node: plain DDP, whose launcher sees TorchElasticEnvironment and starts
+    nothing. Otherwise, spawn: Lightning's default "ddp" launcher re-executes sys.argv for
+    every extra rank, which for `python -m pipelines lightning` would re-run ingest,
+    validation and the MLflow run in each rank. Spawned workers run only the fit; the main
+    process gets rank 0's weights back and does everything else.
     """
-    if devices > 1 and strategy in ("auto", "ddp", "ddp_spawn"):
+    distributed = strategy in ("auto", "ddp", "ddp_spawn")
+    if distributed and TorchElasticEnvironment.detect() and devices * num_nodes > 1:
+        return DDPStrategy(process_group_backend="gloo")
+    if distributed and devices > 1:
         return DDPStrategy(start_method="spawn", process_group_backend="gloo")
     return strategy
+
+
+def build_trainer(
+    max_epochs: int,
+    out_dir: Path,
+    *,
+    devices: int = 1,
+    num_nodes: int = 1,
+    strategy: str = "auto",
+    callbacks: list[Callback] | None = None,
+    logger: TensorBoardLogger | bool = False,
+) -> pl.Trainer:
+    """The Trainer of the pipeline: CPU, deterministic, DDP as _strategy says."""
+    return pl.Trainer(
+        max_epochs=max_epochs,
+        accelerator="cpu",
+        devices=devices,
+        num_nodes=num_nodes,
+        strategy=_strategy(devices, strategy, num_nodes),
+        deterministic=True,
+        callbacks=callbacks or [],
+        logger=logger,
+        enable_progress_bar=sys.stderr.isatty(),
+        enable_model_summary=False,
+        default_root_dir=str(out_dir),
+        num_sanity_val_steps=0,
+    )
 
 
 def train(
@@ -89,16 +139,21 @@ def train(
     out_dir: Path,
     *,
     devices: int = 1,
+    num_nodes: int = 1,
     strategy: str = "auto",
     tracking_uri: str | None = None,
     run_id: str | None = None,
     tensorboard_dir: Path | None = None,
-) -> TrainResult:
+) -> TrainResult | None:
     """Fit with EarlyStopping on val loss, keep the best checkpoint's weights.
 
     The eval split doubles as Lightning's validation set (early stopping, checkpoint
     choice), as the TFX Trainer does with its eval split. With `tensorboard_dir`, the
     epoch metrics also go to TensorBoard event files there, one version per MLflow run.
+
+    Under torchrun every rank calls this with the same arguments; only global rank 0
+    gets a result (the best checkpoint is written by rank 0 only, on its node), the others
+    None once the fit is over.
     """
     hp = contract.hyperparameters
     pl.seed_everything(hp.seed, workers=True, verbose=False)
@@ -126,12 +181,12 @@ def train(
     ]
     if tracking_uri and run_id:
         callbacks.append(MlflowEpochMetrics(tracking_uri, run_id))
-    trainer = pl.Trainer(
-        max_epochs=hp.epochs,
-        accelerator="cpu",
+    trainer = build_trainer(
+        hp.epochs,
+        out_dir,
         devices=devices,
-        strategy=_strategy(devices, strategy),
-        deterministic=True,
+        num_nodes=num_nodes,
+        strategy=strategy,
         callbacks=callbacks,
         # MLflow gets the metrics through MlflowEpochMetrics; TensorBoard through its
         # logger, which under DDP writes from rank 0 only.
@@ -140,12 +195,10 @@ def train(
         )
         if tensorboard_dir
         else False,
-        enable_progress_bar=sys.stderr.isatty(),
-        enable_model_summary=False,
-        default_root_dir=str(out_dir),
-        num_sanity_val_steps=0,
     )
     trainer.fit(module, datamodule=data)
+    if not trainer.is_global_zero:
+        return None
     best = checkpoint.best_model_path
     # weights_only: a checkpoint is data, never code to run.
     saved = torch.load(best, map_location="cpu", weights_only=True)
