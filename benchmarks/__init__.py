@@ -1,0 +1,1 @@
+"""Benchmarks: timing the two pipelines against minimal baselines."""

@@ -1,0 +1,1 @@
+"""Stand-alone baseline scripts: what each framework costs with nothing on top."""
