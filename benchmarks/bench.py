@@ -103,7 +103,7 @@ def _tfx_round(work: Path, log: Path, i: int) -> dict[str, Sample]:
 
 def _lightning_round(work: Path, log: Path, i: int) -> dict[str, Sample]:
     env = isolated_env()
-    imports = "import torch, lightning, mlflow, great_expectations"
+    imports = "import torch, pytorch_lightning, mlflow, great_expectations"
     return {
         "lightning": run_measured(
             [PY, "-m", "pipelines", "lightning", "--workdir", _fresh(work / f"lit-repo-{i}")],
