@@ -46,10 +46,11 @@ RATIOS = {
             "official_cached_rerun",
             0.5,
         ),
+        # Both re-evaluate the same model against the first run's blessed one.
         Ratio(
-            "TFX --force cached rerun / official cached rerun",
+            "TFX --force rerun / official second run",
             "tfx_forced_rerun",
-            "official_cached_rerun",
+            "official_second_run",
             None,
         ),  # fmt: skip
     ],
@@ -62,7 +63,7 @@ RATIOS = {
 LABELS = {
     "tfx_cold": "TFX, this repo: cold",
     "tfx_unchanged_rerun": "TFX, this repo: unchanged rerun",
-    "tfx_forced_rerun": "TFX, this repo: --force (cached) rerun",
+    "tfx_forced_rerun": "TFX, this repo: --force rerun (re-evaluates)",
     "official_cold": "TFX penguin example: cold",
     "official_second_run": "TFX penguin example: second run (re-evaluates)",
     "official_cached_rerun": "TFX penguin example: cached rerun (third run)",
@@ -147,6 +148,23 @@ def present_stacks() -> list[str]:
     return [s for s in ROUNDS if importlib.util.find_spec(f"pipelines.{s}_pipeline")]
 
 
+def ratios_of(medians: dict[str, dict[str, float]], stacks: list[str]) -> list[dict]:
+    """The wall-time ratios of the measured stacks, each against its target."""
+    ratios = []
+    for stack in stacks:
+        for ratio in RATIOS[stack]:
+            value = medians[ratio.numerator]["wall_s"] / medians[ratio.denominator]["wall_s"]
+            ratios.append(
+                {
+                    "name": ratio.name,
+                    "value": round(value, 3),
+                    "target": ratio.target,
+                    "met": None if ratio.target is None else value <= ratio.target,
+                }
+            )
+    return ratios
+
+
 def run_bench(workdir: Path, stacks: list[str], repeats: int) -> dict:
     out = Path(workdir) / "bench"
     work, log = out / "work", out / "bench.log"
@@ -161,24 +179,12 @@ def run_bench(workdir: Path, stacks: list[str], repeats: int) -> dict:
                 samples.setdefault(name, []).append(sample)
                 print(f"  {LABELS[name]}: {sample.wall_s:.1f} s", flush=True)
     medians = {name: median_of(runs) for name, runs in samples.items()}
-    ratios = []
-    for stack in stacks:
-        for ratio in RATIOS[stack]:
-            value = medians[ratio.numerator]["wall_s"] / medians[ratio.denominator]["wall_s"]
-            ratios.append(
-                {
-                    "name": ratio.name,
-                    "value": round(value, 3),
-                    "target": ratio.target,
-                    "met": None if ratio.target is None else value <= ratio.target,
-                }
-            )
     result = {
         "machine": machine(),
         "repeats": repeats,
         "medians": medians,
         "samples": {name: [s.as_dict() for s in runs] for name, runs in samples.items()},
-        "ratios": ratios,
+        "ratios": ratios_of(medians, stacks),
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
