@@ -55,3 +55,21 @@ def test_the_claims_section_reads_edge_and_tensorboard_files(tmp_path, contract)
     assert "| tfx | tflite | 2.0 | 1.000 |" in text
     assert "| lightning | onnx | failed: no onnx |" in text
     assert "Kubeflow Pipelines v2" in text
+
+
+def test_the_performance_section_shows_the_latest_benchmarks(tmp_path):
+    from components.report.render import _performance
+
+    out = tmp_path / "report"
+    out.mkdir()
+    assert "make bench" in _performance(tmp_path / "bench", out)
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "bench.md").write_text("| TFX cold / official example cold | 0.61 |\n")
+    (bench / "scale.md").write_text("![scaling](scale.png)\n| tfx in_memory | 10,000 |\n")
+    (bench / "scale.png").write_bytes(b"\x89PNG\r\n")
+    text = _performance(bench, out)
+    assert "| TFX cold / official example cold | 0.61 |" in text
+    assert "| tfx in_memory | 10,000 |" in text
+    # The report links the plot beside itself, so it must be copied there.
+    assert (out / "scale.png").read_bytes() == b"\x89PNG\r\n"
