@@ -72,7 +72,11 @@ def crossover(walls: dict[str, dict[int, float]]) -> str:
     below = [n for n in sizes if n < first]
     if not below:
         return f"multi-processing is faster from the smallest measured size ({first:,} rows)"
-    return f"between {below[-1]:,} and {first:,} rows"
+    # Where log(multi / in-memory) crosses zero, interpolated in log(rows).
+    n1, n2 = below[-1], first
+    r1, r2 = math.log(multi[n1] / memory[n1]), math.log(multi[n2] / memory[n2])
+    estimate = math.exp(math.log(n1) + r1 / (r1 - r2) * (math.log(n2) - math.log(n1)))
+    return f"between {n1:,} and {n2:,} rows (about {estimate:,.0f}, interpolated)"
 
 
 def run_scale(workdir: Path, sizes: list[int], stacks: list[str], seed: int) -> dict:

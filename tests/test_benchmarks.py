@@ -46,7 +46,10 @@ def test_crossover_reads_the_sizes_where_multi_processing_wins():
         "tfx in_memory": {10_000: 50.0, 100_000: 90.0, 1_000_000: 600.0},
         "tfx multi_processing": {10_000: 120.0, 100_000: 150.0, 1_000_000: 400.0},
     }
-    assert scale.crossover(walls) == "between 100,000 and 1,000,000 rows"
+    # log(150/90) and log(400/600) put the crossing 56% of the way from 1e5 to 1e6.
+    assert scale.crossover(walls) == (
+        "between 100,000 and 1,000,000 rows (about 360,988, interpolated)"
+    )
     walls["tfx multi_processing"][1_000_000] = 700.0
     assert "in-memory is faster at every measured size" in scale.crossover(walls)
 
