@@ -53,7 +53,7 @@ TRAINER_MODULE = REPO_ROOT / "models" / "keras" / "keras_mlp.py"
 # fastest (worker start-up and pickling dominate; on the penguins 47 s vs 127 s for
 # multi-processing); from it on, one worker process per core (benchmarks/scale.py
 # measures the crossover; README, "Performance").
-MULTI_PROCESSING_FROM_ROWS = 200_000
+MULTI_PROCESSING_FROM_ROWS = 250_000
 ACCURACY = "SparseCategoricalAccuracy"
 GATE_ID = "AnomaliesGate"
 
