@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 venv=.venv
 stamp=$venv/.installed
-want=$(cat requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.lock requirements-py311.txt pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
   exit 0
@@ -51,6 +51,10 @@ fi
 # --no-deps: the lock is the complete set, so pip installs it without resolving.
 grep -v -E '^torch==' requirements.lock > "$venv/requirements.notorch.txt"
 pip install --quiet --no-deps --ignore-requires-python -r "$venv/requirements.notorch.txt"
+if [[ $pyver == 3.11 ]]; then
+  # What the TFX stack itself asks for on 3.11: a protobuf with a compiled implementation.
+  pip install --quiet --no-deps -r requirements-py311.txt
+fi
 # compat mode: a .pth pointing at the checkout, so a deleted stack is really gone
 # (setuptools' default editable finder would still resolve it from here). Its build
 # warns that the mode is transitional; keep that out of the log unless it fails.
@@ -70,6 +74,8 @@ for mod in ("tfx", "tensorflow", "apache_beam", "tensorflow_transform", "tensorf
     importlib.import_module(mod)
 import torch
 assert not torch.version.cuda, "setup: torch is a CUDA build; expected the CPU build"
+from google.protobuf.internal import api_implementation
+assert api_implementation.Type() != "python", "setup: protobuf runs pure Python (slow)"
 PY
 echo "$want" > "$stamp"
 echo "setup: done in $(( $(date +%s) - start )) s; $venv is $(du -sh "$venv" | cut -f1)"

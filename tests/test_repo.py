@@ -80,3 +80,12 @@ def test_ruff_format_is_clean():
         [_ruff(), "format", "--check", "."], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_protobuf_runs_a_compiled_implementation():
+    """The pure-Python protobuf makes every tf.Example, MLMD and TFMA message ~10x slower
+    (README, "Performance and scale"): 3.10 gets it from the lock, 3.11 from
+    requirements-py311.txt."""
+    from google.protobuf.internal import api_implementation
+
+    assert api_implementation.Type() in ("cpp", "upb")
