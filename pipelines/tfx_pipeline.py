@@ -380,6 +380,8 @@ def run(contract: Contract, data: Path, workdir: Path, beam_args: Sequence[str] 
 
 
 def _run_locked(contract: Contract, data: Path, workdir: Path, beam_args: Sequence[str]) -> int:
+    # Before anything is read: the record of a push must describe what that run used.
+    fingerprint = run_fingerprint.fingerprint(contract, data, beam_args)
     split_dir = materialize_split(data, contract, workdir / "data")
     rows = count_rows(data)
     pipeline = create_pipeline(
@@ -436,7 +438,7 @@ def _run_locked(contract: Contract, data: Path, workdir: Path, beam_args: Sequen
         edge_export()
     if code == ExitCode.OK:
         run_fingerprint.remember(
-            contract, data, workdir, beam_args, str(_pushed_destination(nodes)), final
+            contract, workdir, fingerprint, str(_pushed_destination(nodes)), final
         )
     else:
         run_fingerprint.forget(contract, workdir)

@@ -19,9 +19,8 @@ from components.tfx import run_fingerprint
 BEAM_ARGS: list[str] = []
 
 
-@pytest.fixture
-def pushed_run(tmp_path):
-    """A workdir as a pushed TFX run leaves it: MLMD store, one push, the record."""
+def _pushed_workdir(tmp_path):
+    """Data, and a workdir as a pushed TFX run leaves it: MLMD store and one push."""
     contract = load_contract()
     data = tmp_path / "penguins.csv"
     shutil.copy(contract.path, data)
@@ -31,7 +30,15 @@ def pushed_run(tmp_path):
     push = workdir / "serving" / "1700000000"
     push.mkdir(parents=True)
     (push / "saved_model.pb").write_bytes(b"")
-    run_fingerprint.remember(contract, data, workdir, BEAM_ARGS, str(push), "OK: pushed")
+    return contract, data, workdir, push
+
+
+@pytest.fixture
+def pushed_run(tmp_path):
+    """That workdir with the record of its push."""
+    contract, data, workdir, push = _pushed_workdir(tmp_path)
+    taken = run_fingerprint.fingerprint(contract, data, BEAM_ARGS)
+    run_fingerprint.remember(contract, workdir, taken, str(push), "OK: pushed")
     return contract, data, workdir, push
 
 
@@ -45,6 +52,16 @@ def test_changed_data_is_a_new_run(pushed_run):
     contract, data, workdir, _ = pushed_run
     with open(data, "a") as fh:
         fh.write("Adelie,Dream,40.1,18.2,190,3800,male,2009\n")
+    assert run_fingerprint.unchanged_run(contract, data, workdir, BEAM_ARGS) is None
+
+
+def test_data_edited_during_the_run_is_a_new_run(tmp_path):
+    """The record holds the fingerprint taken when the run started, not when it ended."""
+    contract, data, workdir, push = _pushed_workdir(tmp_path)
+    taken = run_fingerprint.fingerprint(contract, data, BEAM_ARGS)
+    with open(data, "a") as fh:  # while the pipeline runs
+        fh.write("Adelie,Dream,40.1,18.2,190,3800,male,2009\n")
+    run_fingerprint.remember(contract, workdir, taken, str(push), "OK: pushed")
     assert run_fingerprint.unchanged_run(contract, data, workdir, BEAM_ARGS) is None
 
 

@@ -112,19 +112,14 @@ def unchanged_run(
     return record
 
 
-def remember(
-    contract: Contract,
-    data: Path,
-    workdir: Path,
-    beam_args: Sequence[str],
-    pushed: str,
-    summary: str,
-) -> None:
-    """Write the record after a run that pushed; replaced atomically."""
+def remember(contract: Contract, workdir: Path, taken: str, pushed: str, summary: str) -> None:
+    """Write the record after a run that pushed; replaced atomically. `taken` is the
+    fingerprint taken when that run started: files edited while it ran are not what it
+    ran, so the next run must not be answered from this record."""
     path = record_path(workdir, contract)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
-        "fingerprint": fingerprint(contract, data, beam_args),
+        "fingerprint": taken,
         "pushed": str(pushed),
         "summary": summary,
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
