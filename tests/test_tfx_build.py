@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,10 +37,11 @@ COMPONENTS = [
 
 
 def test_beam_mode_follows_the_data_size_unless_chosen():
-    in_memory = ["--direct_running_mode=in_memory"]
-    assert tfx_pipeline.with_default_beam_args([]) == in_memory
+    # Small data: no args at all (Beam's default is in memory; TFX then skips its sdist).
+    assert tfx_pipeline.with_default_beam_args([]) == []
     small = tfx_pipeline.MULTI_PROCESSING_FROM_ROWS - 1
-    assert tfx_pipeline.with_default_beam_args([], rows=small) == in_memory
+    assert tfx_pipeline.with_default_beam_args([], rows=small) == []
+    assert tfx_pipeline.runner_description([]) == "DirectRunner, in_memory"
     large = tfx_pipeline.with_default_beam_args([], rows=tfx_pipeline.MULTI_PROCESSING_FROM_ROWS)
     assert large == [
         "--direct_running_mode=multi_processing",
@@ -46,8 +49,29 @@ def test_beam_mode_follows_the_data_size_unless_chosen():
     ]
     chosen = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
     assert tfx_pipeline.with_default_beam_args(chosen, rows=1) == chosen
+    assert tfx_pipeline.runner_description(chosen) == "DirectRunner, multi_processing"
     # Another runner: no DirectRunner option is added, whatever the size.
     assert tfx_pipeline.with_default_beam_args(FLINK_ARGS, rows=10**7) == FLINK_ARGS
+    assert tfx_pipeline.runner_description(FLINK_ARGS) == "FlinkRunner"
+
+
+def test_run_temp_dir_holds_the_runs_temporary_files_and_is_removed(tmp_path):
+    import subprocess
+    import tempfile
+
+    before = tempfile.gettempdir()
+    with tfx_pipeline.run_temp_dir(tmp_path / "tmp"):
+        ours = Path(tempfile.mkdtemp())
+        child = subprocess.run(
+            [sys.executable, "-c", "import tempfile; print(tempfile.gettempdir())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    assert ours.parent == tmp_path / "tmp"
+    assert child == str(tmp_path / "tmp")
+    assert not (tmp_path / "tmp").exists()
+    assert tempfile.gettempdir() == before
 
 
 def test_pipeline_builds_and_compiles_with_flink_args(contract, tmp_path):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import apache_beam as beam
 import tensorflow as tf
 from tfx.components.example_gen.csv_example_gen import executor as csv_executor
+from tfx.components.example_gen.csv_example_gen.component import CsvExampleGen
 from tfx.dsl.components.base import executor_spec
-from tfx.v1.components import CsvExampleGen
 
 
 def _drop_empty_features(example: tf.train.Example) -> tf.train.Example:

@@ -10,7 +10,11 @@ from pathlib import Path
 
 from tensorflow_data_validation.utils.anomalies_util import load_anomalies_binary
 from tensorflow_metadata.proto.v0 import anomalies_pb2
-from tfx import v1 as tfx
+
+# Not `tfx.v1`: it imports Google Cloud extensions too (pipelines/tfx_pipeline.py).
+from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types.standard_artifacts import ExampleAnomalies
 
 ANOMALIES_FILE = "SchemaDiff.pb"
 
@@ -42,9 +46,9 @@ def describe(anomalies_by_split: dict[str, anomalies_pb2.Anomalies]) -> list[str
     return lines
 
 
-@tfx.dsl.components.component
+@component
 def AnomaliesGate(  # noqa: N802 - TFX component naming
-    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+    anomalies: InputArtifact[ExampleAnomalies],
 ) -> None:
     """Raise AnomaliesFound when any split has an anomaly."""
     lines = describe(load_split_anomalies(anomalies.uri))
