@@ -251,7 +251,7 @@ def test_tfx_run_readback_keeps_pipelines_apart(shared):
     from components.tfx import reports
     from pipelines import tfx_pipeline
 
-    config = tfx_pipeline.tfx.orchestration.metadata.sqlite_metadata_connection_config(
+    config = tfx_pipeline.sqlite_metadata_connection_config(
         str(tfx_pipeline.metadata_path(shared["workdir"]))
     )
     assert reports.latest_run(config, "penguins-tfx") == {}
