@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from components.shared.contract import Contract
@@ -71,7 +72,11 @@ def check_readable(path: Path) -> None:
 
 
 def read_raw_text(path: Path) -> pd.DataFrame:
-    """The CSV exactly as written: every cell a string, nothing parsed as missing."""
+    """The CSV exactly as written: every cell a string, nothing parsed as missing.
+
+    Parsed from the file's bytes, never from one decoded str: `io.StringIO` holds its
+    text as 4-byte characters, and the CSV would then sit in memory five times over.
+    """
     path = Path(path)
     check_readable(path)
     try:
@@ -81,25 +86,25 @@ def read_raw_text(path: Path) -> pd.DataFrame:
     if not raw.strip():
         raise DataFileError(f"data file is empty: {path}")
     try:
-        text = raw.decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataFileError(
             f"data file is not a UTF-8 CSV (undecodable byte at offset {exc.start}): {path}"
         ) from exc
-    if "\x00" in text:
+    if b"\x00" in raw:
         raise DataFileError(f"data file holds NUL bytes, it is not a CSV: {path}")
-    _check_rectangular(text, path)
+    _check_rectangular(raw, path)
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        return pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise DataFileError(f"data file cannot be parsed as CSV ({first}): {path}") from exc
 
 
-def _check_rectangular(text: str, path: Path) -> None:
+def _check_rectangular(raw: bytes, path: Path) -> None:
     """Every row has as many fields as the header. pandas would pad short rows with
     missing values and TFX's CSV decoder would stop mid-pipeline; both hide the damage."""
-    rows = csv.reader(io.StringIO(text))
+    rows = csv.reader(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", newline=""))
     header = next(rows, [])
     bad = [(n, len(r)) for n, r in enumerate(rows, start=2) if r and len(r) != len(header)]
     if bad:
@@ -118,8 +123,9 @@ def _row_in_eval(row_text: str, contract: Contract) -> bool:
 
 def split_mask(raw: pd.DataFrame, contract: Contract) -> pd.Series:
     """True for the rows that belong to eval."""
-    texts = ["\x1f".join(map(str, row)) for row in raw.itertuples(index=False)]
-    return pd.Series([_row_in_eval(t, contract) for t in texts], index=raw.index, dtype=bool)
+    rows = raw.itertuples(index=False, name=None)
+    in_eval = (_row_in_eval("\x1f".join(map(str, row)), contract) for row in rows)
+    return pd.Series(np.fromiter(in_eval, dtype=bool, count=len(raw)), index=raw.index)
 
 
 def _missing_to_empty(raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:
