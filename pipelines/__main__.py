@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="ARG",
             help="pass ARG to every Beam-powered component (repeatable), "
             "e.g. --beam-arg=--direct_running_mode=multi_processing; without a mode or "
-            "runner, DirectRunner runs in memory below 250k rows, one process per core from there",
+            "runner, DirectRunner runs in memory below 350k rows, one process per core from there",
         )
         _add_force(p)
     if HAS_LIGHTNING:

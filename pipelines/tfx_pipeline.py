@@ -71,10 +71,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TRANSFORM_MODULE = REPO_ROOT / "components" / "tfx" / "transform" / "transform_module.py"
 TRAINER_MODULE = REPO_ROOT / "models" / "keras" / "keras_mlp.py"
 # Beam's DirectRunner mode by data size: below this many rows one in-memory worker is
-# fastest (worker start-up and pickling dominate; on the penguins 47 s vs 127 s for
-# multi-processing); from it on, one worker process per core (benchmarks/scale.py
-# measures the crossover; README, "Performance").
-MULTI_PROCESSING_FROM_ROWS = 250_000
+# fastest (worker start-up and pickling dominate: 47 s vs 90 s at 10k rows); from it on,
+# one worker process per core. `make bench-scale` measured the crossover at about
+# 360,000 rows (benchmarks/results/scale.md; README, "Performance and scale").
+MULTI_PROCESSING_FROM_ROWS = 350_000
 ACCURACY = "SparseCategoricalAccuracy"
 GATE_ID = "AnomaliesGate"
 
