@@ -79,6 +79,26 @@ def crossover(walls: dict[str, dict[int, float]]) -> str:
     return f"between {n1:,} and {n2:,} rows (about {estimate:,.0f}, interpolated)"
 
 
+def summarize(results: list[dict]) -> dict:
+    """The measured runs with, per pipeline, time growth, CPU use at the largest size and
+    memory per MB of data beyond the smallest run; and the Beam modes' crossover."""
+    walls: dict[str, dict[int, float]] = {}
+    for r in results:
+        walls.setdefault(r["run"], {})[r["rows"]] = r["wall_s"]
+    summary = {}
+    for name, by_rows in walls.items():
+        mine = sorted((r for r in results if r["run"] == name), key=lambda r: r["rows"])
+        smallest, largest = mine[0], mine[-1]
+        extra_mb = largest["peak_rss_mb"] - smallest["peak_rss_mb"]
+        extra_data = largest["data_mb"] - smallest["data_mb"]
+        summary[name] = {
+            "growth_exponents": growth_exponents(list(by_rows.items())),
+            "cpu_use_at_largest": round(largest["cpu_s"] / largest["wall_s"], 2),
+            "memory_per_data_mb": round(extra_mb / extra_data, 1) if extra_data > 0 else None,
+        }
+    return {"results": results, "summary": summary, "crossover": crossover(walls)}
+
+
 def run_scale(workdir: Path, sizes: list[int], stacks: list[str], seed: int) -> dict:
     out = Path(workdir) / "bench"
     work, log = out / "scale-work", out / "scale.log"
@@ -100,27 +120,7 @@ def run_scale(workdir: Path, sizes: list[int], stacks: list[str], seed: int) -> 
                   f"peak {sample.peak_rss_mb:.0f} MB", flush=True)  # fmt: skip
             results.append({"run": name, "rows": rows, "data_mb": round(data_mb, 2),
                             **sample.as_dict()})  # fmt: skip
-    walls: dict[str, dict[int, float]] = {}
-    for r in results:
-        walls.setdefault(r["run"], {})[r["rows"]] = r["wall_s"]
-    summary = {}
-    for name, by_rows in walls.items():
-        mine = sorted((r for r in results if r["run"] == name), key=lambda r: r["rows"])
-        smallest, largest = mine[0], mine[-1]
-        extra_mb = largest["peak_rss_mb"] - smallest["peak_rss_mb"]
-        extra_data = largest["data_mb"] - smallest["data_mb"]
-        summary[name] = {
-            "growth_exponents": growth_exponents(list(by_rows.items())),
-            "cpu_use_at_largest": round(largest["cpu_s"] / largest["wall_s"], 2),
-            "memory_per_data_mb": round(extra_mb / extra_data, 1) if extra_data > 0 else None,
-        }
-    result = {
-        "machine": machine(),
-        "training": SCALE_TRAINING,
-        "results": results,
-        "summary": summary,
-        "crossover": crossover(walls),
-    }
+    result = {"machine": machine(), "training": SCALE_TRAINING, **summarize(results)}
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale.json").write_text(json.dumps(result, indent=2) + "\n")
     plot(result, out / "scale.png")

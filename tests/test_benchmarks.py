@@ -54,6 +54,23 @@ def test_crossover_reads_the_sizes_where_multi_processing_wins():
     assert "in-memory is faster at every measured size" in scale.crossover(walls)
 
 
+def test_summary_reads_memory_per_mb_of_data_beyond_the_smallest_run():
+    def run(name, rows, wall, mb, peak):
+        return {"run": name, "rows": rows, "data_mb": mb, "wall_s": wall, "cpu_s": wall,
+                "peak_rss_mb": peak}  # fmt: skip
+
+    results = [
+        run("tfx in_memory", 10_000, 50.0, 1.0, 2000.0),
+        run("tfx in_memory", 1_000_000, 500.0, 101.0, 2500.0),
+        run("tfx multi_processing", 10_000, 90.0, 1.0, 3000.0),
+        run("tfx multi_processing", 1_000_000, 300.0, 101.0, 4000.0),
+    ]
+    summary = scale.summarize(results)
+    assert summary["summary"]["tfx in_memory"]["memory_per_data_mb"] == 5.0
+    assert summary["summary"]["tfx multi_processing"]["growth_exponents"] == [0.26]
+    assert summary["crossover"].startswith("between 10,000 and 1,000,000 rows")
+
+
 def test_generated_rows_are_seeded_and_keep_the_contract(tmp_path):
     contract = load_contract()
     first = scale_data.generate(contract, 5_000, seed=7)
