@@ -1,7 +1,8 @@
 """Beyond one machine (README): the Lightning pipeline under torchrun, on one node and as
-two nodes on loopback, for real; what needs a cluster or a PostgreSQL database, by
-configuration: the ranks Lightning derives on node 1 of 2, the postgresql:// store URI
-and the README's commands, parsed by the tools that will run them."""
+two nodes on loopback, and recording through an MLflow server whose store is a real
+PostgreSQL database, for real; what needs a cluster, by configuration: the ranks
+Lightning derives on node 1 of 2, a remote postgresql:// store URI and the README's
+commands, parsed by the tools that will run them."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from components.shared.contract import REPO_ROOT
-from tests.conftest import cli_env
-from tests.servers import VENV_BIN, free_port
+from tests.conftest import cli_env, run_cli
+from tests.servers import VENV_BIN, free_port, mlflow_server, postgres_bindir, postgres_server
 
 pytest.importorskip("pipelines.lightning_pipeline", reason="Lightning stack removed")
 
@@ -317,3 +318,38 @@ def test_readme_mlflow_server_command_parses_with_the_installed_mlflow():
         line.startswith("MLFLOW_TRACKING_URI=http://") and line.endswith(" make run")
         for line in README.read_text().splitlines()
     )
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(postgres_bindir() is None, reason="PostgreSQL server not installed")
+def test_lightning_promotes_through_a_server_backed_by_postgresql(tmp_path, contract):
+    """README, MLflow on a tracking server with PostgreSQL, run here on loopback: the run,
+    the registered version and the `champion` alias land in PostgreSQL's tables, through
+    the server, and the workdir's own SQLite store is never made."""
+    import sqlalchemy
+    from mlflow.tracking import MlflowClient
+
+    with postgres_server() as database, mlflow_server(tmp_path, database) as url:
+        workdir = tmp_path / "work"
+        result = run_cli("lightning", "--workdir", workdir, env={"MLFLOW_TRACKING_URI": url})
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        client = MlflowClient(url, registry_uri=url)
+        champion = client.get_model_version_by_alias(contract.registered_model, "champion")
+        run = client.get_run(champion.run_id)
+        assert run.data.tags["outcome"] == "promoted"
+        assert run.info.artifact_uri.startswith("mlflow-artifacts:")
+        engine = sqlalchemy.create_engine(database)
+        try:
+            with engine.connect() as db:
+                aliases = db.execute(
+                    sqlalchemy.text("SELECT name, alias, version FROM registered_model_aliases")
+                ).all()
+                statuses = db.execute(
+                    sqlalchemy.text("SELECT status FROM runs WHERE run_uuid = :id"),
+                    {"id": champion.run_id},
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        assert aliases == [(contract.registered_model, "champion", int(champion.version))]
+        assert statuses == "FINISHED"
+    assert not (workdir / "mlflow" / "mlflow.db").exists()
