@@ -56,18 +56,25 @@ def transform(frame: pd.DataFrame, preprocessing: dict[str, Any]) -> np.ndarray:
             return frame[column]
         return pd.Series([None] * len(frame), index=frame.index, dtype=object)
 
-    parts: list[np.ndarray] = []
+    # Filled column by column, in float32: on a million rows a float64 copy of every
+    # block, or a new string per cell, would cost more than the data itself.
+    out = np.zeros((len(frame), n_inputs(preprocessing)), dtype="float32")
+    at = 0
     for column, stats in preprocessing["numeric"].items():
         values = pd.to_numeric(cells(column), errors="coerce").astype("float64").to_numpy()
         values = np.where(np.isnan(values), stats["mean"], values)
-        parts.append(((values - stats["mean"]) / stats["std"])[:, None])
+        out[:, at] = (values - stats["mean"]) / stats["std"]
+        at += 1
     for column, vocab in preprocessing["categorical"].items():
-        raw = cells(column)
-        text = raw.astype(object).where(raw.notna(), MISSING).map(str)
-        parts.append(
-            (text.to_numpy()[:, None] == np.asarray(vocab, dtype=object)[None, :]).astype("float64")
-        )
-    return np.concatenate(parts, axis=1).astype("float32")
+        # Each distinct value is looked up once, as its str(), like a served JSON number.
+        codes, distinct = pd.factorize(cells(column), use_na_sentinel=True)
+        slot = {name: i for i, name in enumerate(vocab)}
+        lookup = np.array([slot.get(str(v), -1) for v in distinct] + [slot[MISSING]])
+        found = lookup[codes]  # a missing cell's code is -1: the MISSING slot, last
+        rows = np.flatnonzero(found >= 0)
+        out[rows, at + found[rows]] = 1.0
+        at += len(vocab)
+    return out
 
 
 def predict_frame(network: nn.Module, features: np.ndarray, classes: list[str]) -> pd.DataFrame:
