@@ -227,6 +227,7 @@ def _run_steps(
         columns = ", ".join(f.column for f in findings)
         return _stop(f"drift on column(s) {columns}", [str(f) for f in findings])
 
+    del batch  # the whole file once more, needed by validation and drift only
     return _train_and_promote(contract, split, out_dir, client, run_id, uri, spread)
 
 

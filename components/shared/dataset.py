@@ -136,8 +136,8 @@ def split_raw(path: Path, contract: Contract) -> tuple[pd.DataFrame, pd.DataFram
     """Train and eval rows as raw strings, missing values as empty cells."""
     raw = read_raw_text(path)
     mask = split_mask(raw, contract)
-    clean = _missing_to_empty(raw, contract)
-    return clean[~mask].reset_index(drop=True), clean[mask].reset_index(drop=True)
+    raw = _missing_to_empty(raw, contract)  # rebound: one copy of the file's cells at a time
+    return raw[~mask].reset_index(drop=True), raw[mask].reset_index(drop=True)
 
 
 def to_typed(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
@@ -160,7 +160,9 @@ def to_typed(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
 def load_split(path: Path, contract: Contract) -> Split:
     """The split as typed frames, the view the Lightning pipeline reads."""
     train, eval_ = split_raw(path, contract)
-    return Split(to_typed(train, contract), to_typed(eval_, contract), file_sha256(Path(path)))
+    train = to_typed(train, contract)  # rebound, so the raw frame goes before the next
+    eval_ = to_typed(eval_, contract)
+    return Split(train, eval_, file_sha256(Path(path)))
 
 
 def materialize_split(path: Path, contract: Contract, out_root: Path) -> Path:
