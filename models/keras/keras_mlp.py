@@ -98,8 +98,8 @@ def make_signatures(model: keras.Model, tf_out: tft.TFTransformOutput, cfg: dict
     """The SavedModel's signatures (module docstring).
 
     `autograph=False`: their Python branches are on static values only, and AutoGraph
-    would otherwise rewrite each one (and everything it calls, Keras and TFT included)
-    while saving: most of the Trainer's time here.
+    would otherwise rewrite each one (and what it calls) while saving: about 1 s of the
+    Trainer here; exempting tf_keras (above) saves the other 3 s.
     """
     # Attached to the model so the transform graph's assets are saved with it.
     model.tft_layer = tf_out.transform_features_layer()
