@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import logging
 import sys
@@ -228,5 +229,17 @@ def _report(exc: BaseException, verbose: bool) -> None:
     print(f"error: {exc}", file=sys.stderr)
 
 
+def _exit(code: int) -> None:
+    """Exit with `code`, skipping the interpreter's last garbage collection.
+
+    TensorFlow, Beam and torch leave hundreds of thousands of objects behind; collecting
+    them at shutdown took 2 s of every run here, after the work was done. Frozen objects
+    are left to the OS; atexit handlers, buffered output and logging still run as usual.
+    """
+    gc.disable()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())
