@@ -63,7 +63,7 @@ from tfx.types import Channel, standard_artifacts  # noqa: E402
 
 from components.shared.contract import Contract, ContractError  # noqa: E402
 from components.shared.dataset import count_rows, file_sha256, materialize_split  # noqa: E402
-from components.tfx import reports, run_fingerprint, tensorboard  # noqa: E402
+from components.tfx import edge, reports, run_fingerprint, tensorboard  # noqa: E402
 from components.tfx.example_gen import NullAwareCsvExampleGen  # noqa: E402
 from components.tfx.gate import AnomaliesGate  # noqa: E402
 from components.tfx.push import AtomicPusher  # noqa: E402
@@ -444,6 +444,20 @@ def run(contract: Contract, data: Path, workdir: Path, beam_args: Sequence[str] 
 
 
 def _run_locked(contract: Contract, data: Path, workdir: Path, beam_args: Sequence[str]) -> int:
+    edge_export = edge.PendingExport(contract, edge.edge_dir(workdir, contract))
+    try:
+        return _run_with_edge_export(contract, data, workdir, beam_args, edge_export)
+    finally:
+        edge_export.cancel()
+
+
+def _run_with_edge_export(
+    contract: Contract,
+    data: Path,
+    workdir: Path,
+    beam_args: Sequence[str],
+    edge_export: edge.PendingExport,
+) -> int:
     # Before anything is read: the record of a push must describe what that run used.
     fingerprint = run_fingerprint.fingerprint(contract, data, beam_args)
     split_dir = materialize_split(data, contract, workdir / "data")
@@ -496,10 +510,10 @@ def _run_locked(contract: Contract, data: Path, workdir: Path, beam_args: Sequen
     code, outcome, problems, final = _classify(nodes, error, elapsed, log_path)
     for line in problems:
         print(line, file=sys.stderr)
-    edge_export = _start_edge_export(contract, workdir, nodes) if code == ExitCode.OK else None
+    edge_report = _start_edge_export(edge_export, nodes) if code == ExitCode.OK else None
     _record_in_mlflow(contract, data, workdir, split_dir, nodes, outcome, problems, elapsed)
-    if edge_export is not None:
-        edge_export()
+    if edge_report is not None:
+        edge_report()
     if code == ExitCode.OK:
         run_fingerprint.remember(
             contract, workdir, fingerprint, str(_pushed_destination(nodes)), final
@@ -567,18 +581,17 @@ def _pushed_destination(nodes: dict[str, reports.NodeRun]) -> Path | None:
 
 
 def _start_edge_export(
-    contract: Contract, workdir: Path, nodes: dict[str, reports.NodeRun]
+    edge_export: edge.PendingExport, nodes: dict[str, reports.NodeRun]
 ) -> Callable[[], None] | None:
-    """TFLite export of the push (components/tfx/edge.py) in a child process, which runs
-    while the run is recorded in MLflow; returns what waits for it and prints the result.
-    A failure is a warning, kept in edge.json, and never changes the run's exit code."""
-    from components.tfx import edge
-
+    """Hand the push to the TFLite export (components/tfx/edge.py), whose child process
+    started with the run and converts while the run is recorded in MLflow; returns what
+    waits for it and prints the result. A failure is a warning, kept in edge.json, and
+    never changes the run's exit code."""
     push_dir = _pushed_destination(nodes)
     if push_dir is None:
         return None
     transform_graph = _first_uri(nodes.get("Transform"), "transform_graph") or ""
-    wait = edge.start_export(contract, push_dir, transform_graph, edge.edge_dir(workdir, contract))
+    wait = edge_export.start(push_dir, transform_graph)
 
     def report() -> None:
         result = wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sys
 from pathlib import Path
@@ -96,3 +97,22 @@ def test_concurrent_run_is_refused(contract, tmp_path, capsys):
         code = tfx_pipeline.run(contract, contract.path, tmp_path)
     assert code == 1
     assert "another TFX run" in capsys.readouterr().err
+
+
+def test_pending_edge_export_exits_unused_when_nothing_was_pushed(contract, tmp_path):
+    from components.tfx import edge
+
+    pending = edge.PendingExport(contract, tmp_path / "edge")
+    pending.cancel()
+    assert pending._child.returncode == 0
+    assert not (tmp_path / "edge" / "edge.json").exists()
+
+
+def test_pending_edge_export_reports_a_failed_export_without_raising(contract, tmp_path):
+    from components.tfx import edge
+
+    pending = edge.PendingExport(contract, tmp_path / "edge")
+    result = pending.start(tmp_path / "no-such-push", str(tmp_path / "no-such-graph"))()
+    assert result["error"].startswith("exit 1:") and "no-such-" in result["error"]
+    assert result == json.loads((tmp_path / "edge" / "edge.json").read_text())
+    pending.cancel()  # after the wait: nothing left to stop

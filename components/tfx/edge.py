@@ -2,9 +2,10 @@
 
 `python -m components.tfx.edge --contract C --push DIR --transform-graph URI --out DIR`
 writes DIR/model.tflite and DIR/edge.json (agreement with the full SavedModel on the
-eval rows, size, latency). The pipeline runs it in a subprocess after a push: the TFLite
-converter can abort the whole process (an LLVM error on Keras 3 SavedModels), and an
-edge export that fails must leave the pipeline's result alone.
+eval rows, size, latency). The pipeline runs it in a subprocess (`PendingExport`), started
+with the run and handed the push at its end: the TFLite converter can abort the whole
+process (an LLVM error on Keras 3 SavedModels), and an edge export that fails must leave
+the pipeline's result alone.
 
 What it took, measured on TF 2.16 / Keras 3 / TFT 1.16:
 - `from_saved_model` on the pushed model aborts the process ("ReadVariableOp: missing
@@ -186,72 +187,131 @@ def export(contract: Contract, push_dir: Path, transform_graph_uri: str, out_dir
     return result
 
 
-def start_export(
-    contract: Contract, push_dir: Path, transform_graph_uri: str, out_dir: Path
-) -> Callable[[], dict]:
-    """Start `export` in a child process (the converter can abort its process) and return
-    the function that waits for its result, so the caller can work meanwhile. The result
-    never raises: a failure comes back, and is written to out_dir/edge.json, as
-    {"error": ...}. A push already exported is not converted again (a cached rerun pushes
-    nothing new)."""
-    out_dir = Path(out_dir)
-    record = out_dir / "edge.json"
-    if record.exists():
-        previous = json.loads(record.read_text())
-        if previous.get("push") == str(push_dir) and "error" not in previous:
-            return lambda: previous
-    command = [sys.executable, "-m", "components.tfx.edge", "--contract", str(contract.source)]
-    command += ["--push", str(push_dir), "--transform-graph", transform_graph_uri]
-    command += ["--out", str(out_dir)]
-    repo_root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+class PendingExport:
+    """An edge export in a child process, started before there is anything to export.
 
-    def failed(error: str) -> dict:
-        result = {"stack": "tfx", "format": "tflite", "push": str(push_dir), "error": error}
-        out_dir.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps(result, indent=2))
-        return result
+    The child imports TensorFlow (4 s here) while the pipeline runs, on a core the
+    in-memory Beam runner leaves idle, then waits on its stdin for the push. A child, not
+    a thread: the TFLite converter can abort its process. `start` hands it the push and
+    returns the function that waits for the result; `cancel` lets it exit unused.
+    """
 
-    # A file, not a pipe: a chatty converter must not block on a full pipe meanwhile.
-    log = tempfile.TemporaryFile(mode="w+")
-    try:
-        child = subprocess.Popen(
-            command, cwd=repo_root, env=env, stdout=subprocess.DEVNULL, stderr=log
-        )
-    except OSError as exc:
-        result = failed(f"{type(exc).__name__}: {exc}")
-        return lambda: result
-
-    def wait() -> dict:
+    def __init__(self, contract: Contract, out_dir: Path) -> None:
+        self.out_dir = Path(out_dir)
+        self.record = self.out_dir / "edge.json"
+        command = [sys.executable, "-m", "components.tfx.edge", "--contract"]
+        command += [str(contract.source), "--out", str(self.out_dir), "--push-from-stdin"]
+        repo_root = Path(__file__).resolve().parents[2]
+        env = {**os.environ, "PYTHONPATH": str(repo_root)}
+        # A file, not a pipe: a chatty converter must not block on a full pipe meanwhile.
+        self._log = tempfile.TemporaryFile(mode="w+")
+        self._error: str | None = None
+        self._sent = False
+        self._child: subprocess.Popen | None = None
         try:
-            child.wait(timeout=900)
-        except subprocess.TimeoutExpired as exc:
-            child.kill()
-            child.wait()
-            return failed(f"{type(exc).__name__}: {exc}")
-        finally:
-            log.seek(0)
-            stderr = log.read()
-            log.close()
-        if child.returncode == 0:
-            try:
-                return json.loads(record.read_text())
-            except (OSError, ValueError) as exc:
-                return failed(f"{type(exc).__name__}: {exc}")
-        return failed(f"exit {child.returncode}: " + " | ".join(stderr.strip().splitlines()[-3:]))
+            self._child = subprocess.Popen(
+                command,
+                cwd=repo_root,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=self._log,
+                text=True,
+            )
+        except OSError as exc:
+            self._error = f"{type(exc).__name__}: {exc}"
 
-    return wait
+    def start(self, push_dir: Path, transform_graph_uri: str) -> Callable[[], dict]:
+        """Export `push_dir`; returns what waits for the result. The result never raises:
+        a failure comes back, and is written to edge.json, as {"error": ...}. A push
+        already exported is not converted again (a cached rerun pushes nothing new)."""
+        if self.record.exists():
+            previous = json.loads(self.record.read_text())
+            if previous.get("push") == str(push_dir) and "error" not in previous:
+                self.cancel()
+                return lambda: previous
+        if self._child is None:
+            result = self._failed(push_dir, self._error or "not started")
+            return lambda: result
+        job = {"push": str(push_dir), "transform_graph": transform_graph_uri}
+        try:
+            self._sent = True
+            self._child.stdin.write(json.dumps(job) + "\n")
+            self._child.stdin.close()
+        except OSError:  # it died while waiting: its stderr says why, below
+            pass
+
+        def wait() -> dict:
+            returncode, stderr = self._wait()
+            if returncode == 0:
+                try:
+                    return json.loads(self.record.read_text())
+                except (OSError, ValueError) as exc:
+                    return self._failed(push_dir, f"{type(exc).__name__}: {exc}")
+            last = " | ".join(stderr.strip().splitlines()[-3:])
+            return self._failed(push_dir, f"exit {returncode}: {last}")
+
+        return wait
+
+    def cancel(self) -> None:
+        """Nothing to export (no push, or a failed run): the child exits unused; an
+        export already handed over and not waited for is stopped."""
+        if self._child is None or self._log.closed:
+            return
+        if self._sent:
+            self._child.kill()
+        else:
+            try:
+                self._child.stdin.close()
+            except OSError:
+                pass
+        self._wait()
+
+    def _wait(self) -> tuple[int, str]:
+        try:
+            self._child.wait(timeout=900)
+        except subprocess.TimeoutExpired:
+            self._child.kill()
+            self._child.wait()
+        self._log.seek(0)
+        stderr = self._log.read()
+        self._log.close()
+        return self._child.returncode, stderr
+
+    def _failed(self, push_dir: Path, error: str) -> dict:
+        result = {"stack": "tfx", "format": "tflite", "push": str(push_dir), "error": error}
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.record.write_text(json.dumps(result, indent=2))
+        return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contract", type=Path, required=True)
-    parser.add_argument("--push", type=Path, required=True)
-    parser.add_argument("--transform-graph", required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--push", type=Path, help="the pushed SavedModel to export")
+    parser.add_argument("--transform-graph", help="its Transform output (transform_graph)")
+    parser.add_argument(
+        "--push-from-stdin",
+        action="store_true",
+        help="import TensorFlow first, then read {push, transform_graph} as one JSON line "
+        "from stdin (what the pipeline does); no line: exit 0 without exporting",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    result = export(load_contract(args.contract), args.push, args.transform_graph, args.out)
+    contract = load_contract(args.contract)
+    if args.push_from_stdin:
+        import tensorflow  # noqa: F401 - the point of waiting: imported before the push
+        import tensorflow_transform  # noqa: F401
+
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0
+        job = json.loads(line)
+        args.push, args.transform_graph = Path(job["push"]), job["transform_graph"]
+    elif args.push is None or args.transform_graph is None:
+        parser.error("--push and --transform-graph are required without --push-from-stdin")
+    result = export(contract, args.push, args.transform_graph, args.out)
     json.dump(result, sys.stdout)
     return 0
 
