@@ -13,6 +13,7 @@ from pathlib import Path
 import mlflow
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
+from mlflow.entities import Metric, Param
 
 from components.shared.contract import Contract
 from components.shared.tracking import (
@@ -139,49 +140,61 @@ def record(
     }
     status = "FINISHED" if outcome in ("pushed", "not_blessed") else "FAILED"
     run_name = f"tfx-{time.strftime('%Y%m%d-%H%M%S')}"
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
-        mlflow.log_params(
-            {"data_sha256": data_sha256, **{f"{k}_rows": v for k, v in split_sizes.items()}}
-        )
-        mlflow.log_params(contract_params(contract))
-        stage_times: dict[str, float] = {}
-        for node in nodes.values():
-            mlflow.log_metric(f"component_time_{node.node_id}_s", node.seconds)
-            stage = STAGES.get(node.node_id)
-            if stage:
-                stage_times[stage] = stage_times.get(stage, 0.0) + node.seconds
-        for stage, seconds in stage_times.items():
-            mlflow.log_metric(f"time_{stage}_s", round(seconds, 3))
-        mlflow.log_metric("time_total_s", round(elapsed_s, 3))
+    # Everything is gathered first and logged in one log_batch: a log_metric per value
+    # is a store transaction each, and the training curves alone are ~120 values.
+    now = int(time.time() * 1000)
+    metrics: list[Metric] = []
 
-        evaluator = nodes.get("Evaluator")
-        evaluation = evaluator.outputs.get("evaluation") if evaluator else None
-        if evaluation:
-            uri = evaluation[0].uri
-            mlflow.log_metrics(eval_metrics(uri, contract.classes))
-            matrix = confusion_matrix(uri, contract.classes)
-            if matrix:
-                mlflow.log_dict(matrix, CONFUSION_MATRIX_ARTIFACT)
-            blessing = evaluator.outputs.get("blessing")
-            if blessing:
-                blessed = blessing[0].custom_properties["blessed"].int_value
-                mlflow.set_tag("blessed", str(bool(blessed)).lower())
-        trainer = nodes.get("Trainer")
-        model_run = trainer.outputs.get("model_run") if trainer else None
-        if model_run:
-            for key, points in training_curves(model_run[0].uri).items():
-                for step, value in points:
-                    mlflow.log_metric(key, value, step=step)
-        pusher = nodes.get("Pusher")
-        pushed = pusher.outputs.get("pushed_model") if pusher else None
-        if pushed and pushed[0].custom_properties["pushed"].int_value == 1:
-            mlflow.set_tag(
-                "pushed_model", pushed[0].custom_properties["pushed_destination"].string_value
-            )
-        mlflow.set_tag(
-            "mlmd_execution_ids",
-            json.dumps({n.node_id: n.execution_id for n in nodes.values()}),
+    def metric(key: str, value: float, step: int = 0) -> None:
+        metrics.append(Metric(key, float(value), now, step))
+
+    stage_times: dict[str, float] = {}
+    for node in nodes.values():
+        metric(f"component_time_{node.node_id}_s", node.seconds)
+        stage = STAGES.get(node.node_id)
+        if stage:
+            stage_times[stage] = stage_times.get(stage, 0.0) + node.seconds
+    for stage, seconds in stage_times.items():
+        metric(f"time_{stage}_s", round(seconds, 3))
+    metric("time_total_s", round(elapsed_s, 3))
+
+    matrix = None
+    evaluator = nodes.get("Evaluator")
+    evaluation = evaluator.outputs.get("evaluation") if evaluator else None
+    if evaluation:
+        uri = evaluation[0].uri
+        for key, value in eval_metrics(uri, contract.classes).items():
+            metric(key, value)
+        matrix = confusion_matrix(uri, contract.classes)
+        blessing = evaluator.outputs.get("blessing")
+        if blessing:
+            blessed = blessing[0].custom_properties["blessed"].int_value
+            tags["blessed"] = str(bool(blessed)).lower()
+    trainer = nodes.get("Trainer")
+    model_run = trainer.outputs.get("model_run") if trainer else None
+    if model_run:
+        for key, points in training_curves(model_run[0].uri).items():
+            for step, value in points:
+                metric(key, value, step)
+    pusher = nodes.get("Pusher")
+    pushed = pusher.outputs.get("pushed_model") if pusher else None
+    if pushed and pushed[0].custom_properties["pushed"].int_value == 1:
+        tags["pushed_model"] = pushed[0].custom_properties["pushed_destination"].string_value
+    tags["mlmd_execution_ids"] = json.dumps({n.node_id: n.execution_id for n in nodes.values()})
+    params = {
+        "data_sha256": data_sha256,
+        **{f"{k}_rows": v for k, v in split_sizes.items()},
+        **contract_params(contract),
+    }
+
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+        mlflow.MlflowClient().log_batch(
+            run.info.run_id,
+            metrics=metrics,
+            params=[Param(key, str(value)) for key, value in params.items()],
         )
+        if matrix:
+            mlflow.log_dict(matrix, CONFUSION_MATRIX_ARTIFACT)
         if reports_dir.exists():
             mlflow.log_artifacts(str(reports_dir), "validation/tfdv")
         mlflow.end_run(status=status)
