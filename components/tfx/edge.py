@@ -152,7 +152,7 @@ def export(contract: Contract, push_dir: Path, transform_graph_uri: str, out_dir
     interpreter = tf.lite.Interpreter(model_path=str(model_path))
     runner = interpreter.get_signature_runner("serving_raw")
     edge = runner(**columns)
-    full_model = tf.saved_model.load(str(push_dir)).signatures["serving_raw"]
+    full_model = module.network.signatures["serving_raw"]  # the push, loaded once
     full = full_model(**{k: tf.constant(v.astype(str) if v.dtype == object else v)
                          for k, v in columns.items()})  # fmt: skip
     edge_probs = np.asarray(edge["probabilities"])
