@@ -20,6 +20,7 @@ from components.shared.tracking import contract_params
 from pipelines.exit_codes import ExitCode
 
 if TYPE_CHECKING:
+    import pandas as pd
     from mlflow.tracking import MlflowClient
 
     from components.lightning.torchrun import Handoff, TrainInputs
@@ -231,12 +232,16 @@ def _run_steps(
     return _train_and_promote(contract, split, out_dir, client, run_id, uri, spread)
 
 
-def _export_edge(model_uri: str, contract: Contract, workdir: Path) -> None:
-    """ONNX export of the new champion (components/lightning/edge.py); optional packages,
-    so a failure is a note, kept in edge.json, and never changes the exit code."""
+def _export_edge(
+    model_uri: str, contract: Contract, eval_rows: pd.DataFrame, workdir: Path
+) -> None:
+    """ONNX export of the new champion (components/lightning/edge.py), checked on the
+    run's eval rows (in memory already: reading the file again doubled the peak memory
+    of a large run); optional packages, so a failure is a note, kept in edge.json, and
+    never changes the exit code."""
     from components.lightning import edge
 
-    result = edge.export_or_record(model_uri, contract, edge.edge_dir(workdir, contract))
+    result = edge.export_or_record(model_uri, contract, eval_rows, edge.edge_dir(workdir, contract))
     if "error" in result:
         print(f"warning: ONNX export skipped: {result['error']}", file=sys.stderr)
     else:
@@ -315,7 +320,7 @@ def _train_and_promote(
     for gate in gates:
         print(f"gate {gate.name}: {'pass' if gate.passed else 'FAIL'} ({gate.detail})")
     if promoted:
-        _export_edge(model_uri, contract, out_dir.parents[1])
+        _export_edge(model_uri, contract, features, out_dir.parents[1])
         message = f"promoted {contract.registered_model} version {version} to champion"
         _outcome("promoted", message)
         _say(message)

@@ -3,7 +3,7 @@
 Writes <out>/model.onnx (the network and its softmax: features -> probabilities) and
 <out>/preprocessing.json beside it (the same JSON the MLflow model applies: means, stds,
 vocabularies; the device applies it before the network), and <out>/edge.json with the
-agreement with the served pyfunc model on the eval rows, size and latency.
+agreement with the served pyfunc model on the run's eval rows, size and latency.
 
 Needs `onnx` and `onnxruntime` (in requirements.lock). `onnx` must be 1.17: newer
 releases need protobuf >= 4.25, and TFX 1.16 pins protobuf 3.20 in the same environment.
@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from components.shared.contract import Contract
-from components.shared.dataset import load_split
 from components.shared.latency import latency_ms
 from models.lightning_pyfunc import n_inputs, transform
 
@@ -31,9 +31,9 @@ def edge_dir(workdir: Path, contract: Contract) -> Path:
     return Path(workdir) / "edge" / "lightning" / contract.name
 
 
-def export(model_uri: str, contract: Contract, out_dir: Path) -> dict:
-    """Export the pyfunc model at `model_uri`, check it on the eval rows, measure it;
-    returns what it also writes to out_dir/edge.json."""
+def export(model_uri: str, contract: Contract, rows: pd.DataFrame, out_dir: Path) -> dict:
+    """Export the pyfunc model at `model_uri`, check it on `rows` (the run's eval rows,
+    typed feature columns), measure it; returns what it also writes to out_dir/edge.json."""
     import mlflow
     import onnxruntime
 
@@ -58,7 +58,7 @@ def export(model_uri: str, contract: Contract, out_dir: Path) -> dict:
     convert_s = time.perf_counter() - started
     (out_dir / "preprocessing.json").write_text(json.dumps(preprocessing, indent=2))
 
-    rows = load_split(contract.path, contract).eval[[c.name for c in contract.features]]
+    rows = rows[[c.name for c in contract.features]]
     session = onnxruntime.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     features = transform(rows, preprocessing).astype(np.float32)
     edge_probs = session.run(None, {"features": features})[0]
@@ -91,12 +91,12 @@ def export(model_uri: str, contract: Contract, out_dir: Path) -> dict:
     return result
 
 
-def export_or_record(model_uri: str, contract: Contract, out_dir: Path) -> dict:
+def export_or_record(model_uri: str, contract: Contract, rows: pd.DataFrame, out_dir: Path) -> dict:
     """`export`, never raising: without onnx/onnxruntime, or on any failure, edge.json
     says what went wrong, which the report shows as the finding it is."""
     out_dir = Path(out_dir)
     try:
-        return export(model_uri, contract, out_dir)
+        return export(model_uri, contract, rows, out_dir)
     except Exception as exc:  # noqa: BLE001 - an edge export must not fail the pipeline
         error = f"{type(exc).__name__}: {exc}"
         result = {"stack": "lightning", "format": "onnx", "model_uri": model_uri, "error": error}
