@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib.util
 import logging
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from components.shared.contract import DEFAULT_CONTRACT, ContractError, load_contract
 from components.shared.dataset import DataFileError, DataValidationError, check_readable
+from components.shared.processes import exit_without_final_collection
 from pipelines.exit_codes import HELP, ExitCode
 
 # A stack whose files were deleted (README, "Keep one stack") drops out of the CLI.
@@ -229,17 +229,5 @@ def _report(exc: BaseException, verbose: bool) -> None:
     print(f"error: {exc}", file=sys.stderr)
 
 
-def _exit(code: int) -> None:
-    """Exit with `code`, skipping the interpreter's last garbage collection.
-
-    TensorFlow, Beam and torch leave hundreds of thousands of objects behind; collecting
-    them at shutdown took 2 s of every run here, after the work was done. Frozen objects
-    are left to the OS; atexit handlers, buffered output and logging still run as usual.
-    """
-    gc.disable()
-    gc.freeze()
-    sys.exit(code)
-
-
 if __name__ == "__main__":
-    _exit(main())
+    exit_without_final_collection(main())

@@ -104,7 +104,7 @@ def test_pending_edge_export_exits_unused_when_nothing_was_pushed(contract, tmp_
 
     pending = edge.PendingExport(contract, tmp_path / "edge")
     pending.cancel()
-    assert pending._child.returncode == 0
+    assert pending._child._child.returncode == 0
     assert not (tmp_path / "edge" / "edge.json").exists()
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,12 @@ import numpy as np
 from components.shared.contract import Contract, load_contract
 from components.shared.dataset import load_split
 from components.shared.latency import latency_ms
+from components.shared.processes import (
+    WaitingChild,
+    exit_without_final_collection,
+    lower_priority,
+    read_job,
+)
 
 MISSING_CATEGORY = "__missing__"  # as components/tfx/transform/transform_module.py
 SUFFIX = "_xf"
@@ -199,27 +204,8 @@ class PendingExport:
     def __init__(self, contract: Contract, out_dir: Path) -> None:
         self.out_dir = Path(out_dir)
         self.record = self.out_dir / "edge.json"
-        command = [sys.executable, "-m", "components.tfx.edge", "--contract"]
-        command += [str(contract.source), "--out", str(self.out_dir), "--push-from-stdin"]
-        repo_root = Path(__file__).resolve().parents[2]
-        env = {**os.environ, "PYTHONPATH": str(repo_root)}
-        # A file, not a pipe: a chatty converter must not block on a full pipe meanwhile.
-        self._log = tempfile.TemporaryFile(mode="w+")
-        self._error: str | None = None
-        self._sent = False
-        self._child: subprocess.Popen | None = None
-        try:
-            self._child = subprocess.Popen(
-                command,
-                cwd=repo_root,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=self._log,
-                text=True,
-            )
-        except OSError as exc:
-            self._error = f"{type(exc).__name__}: {exc}"
+        args = ["--contract", str(contract.source), "--out", str(self.out_dir)]
+        self._child = WaitingChild("components.tfx.edge", [*args, "--push-from-stdin"])
 
     def start(self, push_dir: Path, transform_graph_uri: str) -> Callable[[], dict]:
         """Export `push_dir`; returns what waits for the result. The result never raises:
@@ -230,53 +216,26 @@ class PendingExport:
             if previous.get("push") == str(push_dir) and "error" not in previous:
                 self.cancel()
                 return lambda: previous
-        if self._child is None:
-            result = self._failed(push_dir, self._error or "not started")
+        if not self._child.started:
+            result = self._failed(push_dir, self._child.error or "not started")
             return lambda: result
-        job = {"push": str(push_dir), "transform_graph": transform_graph_uri}
-        try:
-            self._sent = True
-            self._child.stdin.write(json.dumps(job) + "\n")
-            self._child.stdin.close()
-        except OSError:  # it died while waiting: its stderr says why, below
-            pass
+        self._child.send({"push": str(push_dir), "transform_graph": transform_graph_uri})
 
         def wait() -> dict:
-            returncode, stderr = self._wait()
+            returncode, _, stderr = self._child.wait()
             if returncode == 0:
                 try:
                     return json.loads(self.record.read_text())
                 except (OSError, ValueError) as exc:
                     return self._failed(push_dir, f"{type(exc).__name__}: {exc}")
-            last = " | ".join(stderr.strip().splitlines()[-3:])
-            return self._failed(push_dir, f"exit {returncode}: {last}")
+            return self._failed(push_dir, f"exit {returncode}: {stderr}")
 
         return wait
 
     def cancel(self) -> None:
         """Nothing to export (no push, or a failed run): the child exits unused; an
         export already handed over and not waited for is stopped."""
-        if self._child is None or self._log.closed:
-            return
-        if self._sent:
-            self._child.kill()
-        else:
-            try:
-                self._child.stdin.close()
-            except OSError:
-                pass
-        self._wait()
-
-    def _wait(self) -> tuple[int, str]:
-        try:
-            self._child.wait(timeout=900)
-        except subprocess.TimeoutExpired:
-            self._child.kill()
-            self._child.wait()
-        self._log.seek(0)
-        stderr = self._log.read()
-        self._log.close()
-        return self._child.returncode, stderr
+        self._child.cancel()
 
     def _failed(self, push_dir: Path, error: str) -> dict:
         result = {"stack": "tfx", "format": "tflite", "push": str(push_dir), "error": error}
@@ -301,13 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     contract = load_contract(args.contract)
     if args.push_from_stdin:
+        lower_priority()
         import tensorflow  # noqa: F401 - the point of waiting: imported before the push
         import tensorflow_transform  # noqa: F401
 
-        line = sys.stdin.readline()
-        if not line.strip():
+        job = read_job()
+        if job is None:
             return 0
-        job = json.loads(line)
         args.push, args.transform_graph = Path(job["push"]), job["transform_graph"]
     elif args.push is None or args.transform_graph is None:
         parser.error("--push and --transform-graph are required without --push-from-stdin")
@@ -317,4 +276,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_without_final_collection(main())  # the pipeline waits for this exit
