@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import logging
 import os
 import shutil
@@ -21,6 +22,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 # Quiet TF's C++ logs before TensorFlow is first imported (below, via tfx).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -183,7 +185,9 @@ def run_temp_dir(path: Path) -> Iterator[None]:
 # Those wheels declare no dependencies, and pip's resolver start-up was 0.3 s of each
 # 0.7 s install. A component you add with pip dependencies of its own needs them
 # resolved: drop this then.
-USER_CODE_PIP_ENV = {"PIP_NO_DEPS": "1"}
+# No index and no version check either: the wheel is a local file, and this install must
+# not reach for the network.
+USER_CODE_PIP_ENV = {"PIP_NO_DEPS": "1", "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
 
 def eval_config(contract: Contract) -> tfma.EvalConfig:
@@ -464,19 +468,25 @@ def run(contract: Contract, data: Path, workdir: Path, beam_args: Sequence[str] 
 
 
 def _run_locked(contract: Contract, data: Path, workdir: Path, beam_args: Sequence[str]) -> int:
+    # Two children start with the run and prepare on the core the in-memory runner leaves
+    # idle: the TFLite export imports TensorFlow, the MLflow recorder opens its store.
     edge_export = edge.PendingExport(contract, edge.edge_dir(workdir, contract))
+    recorder = _start_recorder(contract, workdir)
     try:
-        return _run_with_edge_export(contract, data, workdir, beam_args, edge_export)
+        return _run_with_children(contract, data, workdir, beam_args, edge_export, recorder)
     finally:
         edge_export.cancel()
+        if recorder is not None:
+            recorder.cancel()
 
 
-def _run_with_edge_export(
+def _run_with_children(
     contract: Contract,
     data: Path,
     workdir: Path,
     beam_args: Sequence[str],
     edge_export: edge.PendingExport,
+    recorder: Any,
 ) -> int:
     # Before anything is read: the record of a push must describe what that run used.
     fingerprint = run_fingerprint.fingerprint(contract, data, beam_args)
@@ -532,7 +542,9 @@ def _run_with_edge_export(
     for line in problems:
         print(line, file=sys.stderr)
     edge_report = _start_edge_export(edge_export, nodes) if code == ExitCode.OK else None
-    _record_in_mlflow(contract, data, workdir, split_dir, nodes, outcome, problems, elapsed)
+    _record_in_mlflow(
+        recorder, contract, data, workdir, split_dir, nodes, outcome, problems, elapsed
+    )
     if edge_report is not None:
         edge_report()
     if code == ExitCode.OK:
@@ -627,7 +639,23 @@ def _start_edge_export(
     return report
 
 
+def _start_recorder(contract: Contract, workdir: Path) -> Any:
+    """The MLflow recorder's child (components/tfx/mlflow_record.py), or None without the
+    comparison layer: optional by design, so with the Lightning/MLflow half deleted
+    (README, "Keep one stack") the TFX run is unaffected."""
+    if importlib.util.find_spec("mlflow") is None:
+        return None
+    try:
+        from components.tfx import mlflow_record
+    except ImportError:
+        return None
+    return mlflow_record.PendingRecord(
+        contract, workdir, pipeline_root(workdir) / "logs" / "mlflow.log"
+    )
+
+
 def _record_in_mlflow(
+    recorder: Any,
     contract: Contract,
     data: Path,
     workdir: Path,
@@ -637,25 +665,21 @@ def _record_in_mlflow(
     problems: list[str],
     elapsed: float,
 ) -> None:
-    """Log the run beside the Lightning runs when the comparison layer is installed.
-
-    Optional by design: with the Lightning/MLflow half deleted (README, "Keep one
-    stack") the recorder or mlflow is gone and the TFX run is unaffected; a recording
-    failure is reported but never changes the pipeline's exit code.
-    """
-    try:
-        from components.tfx import mlflow_record
-    except ImportError:
+    """Log the run beside the Lightning runs: the numbers are gathered here, from TFX's
+    outputs, and written by the recorder's child. A recording failure is reported but
+    never changes the pipeline's exit code."""
+    if recorder is None:
         return
+    from components.tfx import mlflow_record
+
     try:
         sizes = {
             split: sum(1 for _ in open(split_dir / split / "data.csv")) - 1
             for split in ("train", "eval")
         }
         with _output_to(None if _verbose() else pipeline_root(workdir) / "logs" / "mlflow.log"):
-            mlflow_record.record(
+            job = mlflow_record.gather(
                 contract,
-                workdir,
                 nodes,
                 outcome,
                 "\n".join(problems),
@@ -665,5 +689,6 @@ def _record_in_mlflow(
                 reports_dir(workdir, contract),
                 elapsed,
             )
+        recorder.start(job)()
     except Exception as exc:  # noqa: BLE001 - tracking must not fail the pipeline
         print(f"warning: could not record the run in MLflow: {exc}", file=sys.stderr)

@@ -2,20 +2,29 @@
 Lightning runs: the same parameter and metric names (components/shared/tracking.py), with
 every number read from what TFX wrote (MLMD, TFMA's output, the Trainer's TensorBoard
 logs), never recomputed.
+
+The run is written by a child process started with the pipeline run (`PendingRecord`):
+it imports MLflow and opens the store (a fresh store's tables take 1.7 s to create)
+while the pipeline runs. At the end the pipeline gathers the numbers from TFX's outputs
+(`gather`, which needs TensorFlow and TFMA) and hands them over as one JSON job.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-
-import mlflow
-import tensorflow as tf
-import tensorflow_model_analysis as tfma
-from mlflow.entities import Metric, Param
+from typing import TYPE_CHECKING
 
 from components.shared.contract import Contract
+from components.shared.processes import (
+    WaitingChild,
+    exit_without_final_collection,
+    lower_priority,
+    read_job,
+)
 from components.shared.tracking import (
     CONFUSION_MATRIX_ARTIFACT,
     contract_params,
@@ -23,7 +32,9 @@ from components.shared.tracking import (
     process_tags,
     sweep_stale_runs,
 )
-from components.tfx.reports import NodeRun
+
+if TYPE_CHECKING:
+    from components.tfx.reports import NodeRun
 
 # TFX components grouped into the stages the Lightning pipeline times, so the two
 # pipelines' time_<stage>_s metrics line up column for column in the MLflow UI.
@@ -43,6 +54,8 @@ STAGES = {
 
 def _overall_metrics(evaluation_uri: str) -> dict[tuple[str, str], float]:
     """{(metric name, sub key): value} of the unsliced candidate model from TFMA's output."""
+    import tensorflow_model_analysis as tfma
+
     result = tfma.load_eval_result(evaluation_uri)
     found = {}
     for slice_key, by_output in result.slicing_metrics:
@@ -70,6 +83,8 @@ def eval_metrics(evaluation_uri: str, classes: tuple[str, ...]) -> dict[str, flo
 
 def confusion_matrix(evaluation_uri: str, classes: tuple[str, ...]) -> dict | None:
     """TFMA's MultiClassConfusionMatrixPlot, as {"classes", "matrix"} (rows: true class)."""
+    import tensorflow_model_analysis as tfma
+
     result = tfma.load_eval_result(evaluation_uri)
     for slice_key, by_output in result.plots:
         if slice_key != ():
@@ -92,6 +107,8 @@ def confusion_matrix(evaluation_uri: str, classes: tuple[str, ...]) -> dict | No
 
 def training_curves(model_run_uri: str) -> dict[str, list[tuple[int, float]]]:
     """Per-epoch loss and accuracy from the Trainer's TensorBoard event files."""
+    import tensorflow as tf
+
     names = {
         ("train", "epoch_loss"): "train_loss",
         ("validation", "epoch_loss"): "val_loss",
@@ -109,9 +126,8 @@ def training_curves(model_run_uri: str) -> dict[str, list[tuple[int, float]]]:
     return {k: sorted(v) for k, v in curves.items()}
 
 
-def record(
+def gather(
     contract: Contract,
-    workdir: Path,
     nodes: dict[str, NodeRun],
     outcome: str,
     detail: str,
@@ -120,13 +136,9 @@ def record(
     metadata_db: Path,
     reports_dir: Path,
     elapsed_s: float,
-) -> str:
-    """Log the run; returns its MLflow run id."""
-    experiment_id = ensure_experiment(contract.experiment, workdir)
-    # The recording is short, but a process killed during it leaves a RUNNING run.
-    sweep_stale_runs(experiment_id, "tfx")
+) -> dict:
+    """What `write` logs, read from TFX's outputs, as JSON-ready values."""
     tags = {
-        **process_tags(),
         "pipeline": "tfx",
         "contract": contract.name,
         "outcome": outcome,
@@ -137,34 +149,24 @@ def record(
             len({a.id for n in nodes.values() for a in (*_flat(n.inputs), *_flat(n.outputs))})
         ),
         "mlmd_execution_states": json.dumps({n.node_id: n.state for n in nodes.values()}),
+        "mlmd_execution_ids": json.dumps({n.node_id: n.execution_id for n in nodes.values()}),
     }
-    status = "FINISHED" if outcome in ("pushed", "not_blessed") else "FAILED"
-    run_name = f"tfx-{time.strftime('%Y%m%d-%H%M%S')}"
-    # Everything is gathered first and logged in one log_batch: a log_metric per value
-    # is a store transaction each, and the training curves alone are ~120 values.
-    now = int(time.time() * 1000)
-    metrics: list[Metric] = []
-
-    def metric(key: str, value: float, step: int = 0) -> None:
-        metrics.append(Metric(key, float(value), now, step))
-
+    metrics: list[tuple[str, float, int]] = []
     stage_times: dict[str, float] = {}
     for node in nodes.values():
-        metric(f"component_time_{node.node_id}_s", node.seconds)
+        metrics.append((f"component_time_{node.node_id}_s", node.seconds, 0))
         stage = STAGES.get(node.node_id)
         if stage:
             stage_times[stage] = stage_times.get(stage, 0.0) + node.seconds
-    for stage, seconds in stage_times.items():
-        metric(f"time_{stage}_s", round(seconds, 3))
-    metric("time_total_s", round(elapsed_s, 3))
+    metrics += [(f"time_{stage}_s", round(s, 3), 0) for stage, s in stage_times.items()]
+    metrics.append(("time_total_s", round(elapsed_s, 3), 0))
 
     matrix = None
     evaluator = nodes.get("Evaluator")
     evaluation = evaluator.outputs.get("evaluation") if evaluator else None
     if evaluation:
         uri = evaluation[0].uri
-        for key, value in eval_metrics(uri, contract.classes).items():
-            metric(key, value)
+        metrics += [(k, v, 0) for k, v in eval_metrics(uri, contract.classes).items()]
         matrix = confusion_matrix(uri, contract.classes)
         blessing = evaluator.outputs.get("blessing")
         if blessing:
@@ -174,32 +176,97 @@ def record(
     model_run = trainer.outputs.get("model_run") if trainer else None
     if model_run:
         for key, points in training_curves(model_run[0].uri).items():
-            for step, value in points:
-                metric(key, value, step)
+            metrics += [(key, value, step) for step, value in points]
     pusher = nodes.get("Pusher")
     pushed = pusher.outputs.get("pushed_model") if pusher else None
     if pushed and pushed[0].custom_properties["pushed"].int_value == 1:
         tags["pushed_model"] = pushed[0].custom_properties["pushed_destination"].string_value
-    tags["mlmd_execution_ids"] = json.dumps({n.node_id: n.execution_id for n in nodes.values()})
-    params = {
-        "data_sha256": data_sha256,
-        **{f"{k}_rows": v for k, v in split_sizes.items()},
-        **contract_params(contract),
+    return {
+        "experiment": contract.experiment,
+        "run_name": f"tfx-{time.strftime('%Y%m%d-%H%M%S')}",
+        "status": "FINISHED" if outcome in ("pushed", "not_blessed") else "FAILED",
+        "tags": tags,
+        "params": {
+            "data_sha256": data_sha256,
+            **{f"{k}_rows": v for k, v in split_sizes.items()},
+            **contract_params(contract),
+        },
+        "metrics": metrics,
+        "confusion_matrix": matrix,
+        "reports_dir": str(reports_dir),
     }
 
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
-        mlflow.MlflowClient().log_batch(
-            run.info.run_id,
-            metrics=metrics,
-            params=[Param(key, str(value)) for key, value in params.items()],
-        )
-        if matrix:
-            mlflow.log_dict(matrix, CONFUSION_MATRIX_ARTIFACT)
-        if reports_dir.exists():
-            mlflow.log_artifacts(str(reports_dir), "validation/tfdv")
-        mlflow.end_run(status=status)
+
+def write(job: dict, workdir: Path) -> str:
+    """Log a gathered run; returns its MLflow run id."""
+    import mlflow
+    from mlflow.entities import Metric, Param
+
+    experiment_id = ensure_experiment(job["experiment"], workdir)
+    # The recording is short, but a process killed during it leaves a RUNNING run.
+    sweep_stale_runs(experiment_id, "tfx")
+    tags = {**process_tags(), **job["tags"]}
+    # One log_batch: a log_metric per value is a store transaction each, and the
+    # training curves alone are about 120 values.
+    now = int(time.time() * 1000)
+    metrics = [Metric(key, float(value), now, int(step)) for key, value, step in job["metrics"]]
+    params = [Param(key, str(value)) for key, value in job["params"].items()]
+    with mlflow.start_run(experiment_id=experiment_id, run_name=job["run_name"], tags=tags) as run:
+        mlflow.MlflowClient().log_batch(run.info.run_id, metrics=metrics, params=params)
+        if job["confusion_matrix"]:
+            mlflow.log_dict(job["confusion_matrix"], CONFUSION_MATRIX_ARTIFACT)
+        if Path(job["reports_dir"]).exists():
+            mlflow.log_artifacts(job["reports_dir"], "validation/tfdv")
+        mlflow.end_run(status=job["status"])
         return run.info.run_id
+
+
+class PendingRecord:
+    """`write` in a child process that opens the store while the pipeline runs."""
+
+    def __init__(self, contract: Contract, workdir: Path, log: Path) -> None:
+        args = ["--workdir", str(Path(workdir).resolve()), "--experiment", contract.experiment]
+        self._child = WaitingChild("components.tfx.mlflow_record", args, log=log)
+
+    def start(self, job: dict) -> Callable[[], str]:
+        """Hand over the gathered run; returns what waits for its run id (and raises
+        RuntimeError, naming the child's last words, when it could not be written)."""
+        if not self._child.started:
+            raise RuntimeError(self._child.error or "recorder not started")
+        self._child.send(job)
+
+        def wait() -> str:
+            returncode, stdout, stderr = self._child.wait(timeout=300)
+            if returncode != 0:
+                raise RuntimeError(f"exit {returncode}: {stderr}")
+            return stdout.strip()
+
+        return wait
+
+    def cancel(self) -> None:
+        self._child.cancel()
 
 
 def _flat(by_key: dict) -> list:
     return [a for artifacts in by_key.values() for a in artifacts]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Write TFX runs to MLflow: open the store, then log the one JSON job "
+        "`gather` made, read from stdin; print its run id."
+    )
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--experiment", required=True)
+    args = parser.parse_args(argv)
+    lower_priority()
+    ensure_experiment(args.experiment, args.workdir)  # the store, before the job comes
+    job = read_job()
+    if job is None:
+        return 0
+    print(write(job, args.workdir))
+    return 0
+
+
+if __name__ == "__main__":
+    exit_without_final_collection(main())
