@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 # Quiet TF's C++ logs before TensorFlow is first imported (below, via tfx).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -71,6 +71,9 @@ from components.tfx.gate import AnomaliesGate  # noqa: E402
 from components.tfx.push import AtomicPusher  # noqa: E402
 from components.tfx.transform.transform_module import transformed_name  # noqa: E402
 from pipelines.exit_codes import ExitCode  # noqa: E402
+
+if TYPE_CHECKING:  # optional at run time: the comparison layer (see _start_recorder)
+    from components.tfx.mlflow_record import PendingRecord
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # TFX packages every .py file beside a module file into the user-code wheel and keys its
@@ -486,7 +489,7 @@ def _run_with_children(
     workdir: Path,
     beam_args: Sequence[str],
     edge_export: edge.PendingExport,
-    recorder: Any,
+    recorder: PendingRecord | None,
 ) -> int:
     # Before anything is read: the record of a push must describe what that run used.
     fingerprint = run_fingerprint.fingerprint(contract, data, beam_args)
@@ -639,7 +642,7 @@ def _start_edge_export(
     return report
 
 
-def _start_recorder(contract: Contract, workdir: Path) -> Any:
+def _start_recorder(contract: Contract, workdir: Path) -> PendingRecord | None:
     """The MLflow recorder's child (components/tfx/mlflow_record.py), or None without the
     comparison layer: optional by design, so with the Lightning/MLflow half deleted
     (README, "Keep one stack") the TFX run is unaffected."""
@@ -655,7 +658,7 @@ def _start_recorder(contract: Contract, workdir: Path) -> Any:
 
 
 def _record_in_mlflow(
-    recorder: Any,
+    recorder: PendingRecord | None,
     contract: Contract,
     data: Path,
     workdir: Path,
