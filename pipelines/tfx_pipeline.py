@@ -544,7 +544,7 @@ def _run_with_children(
     code, outcome, problems, final = _classify(nodes, error, elapsed, log_path)
     for line in problems:
         print(line, file=sys.stderr)
-    edge_report = _start_edge_export(edge_export, nodes) if code == ExitCode.OK else None
+    edge_report = _start_edge_export(edge_export, nodes, split_dir) if code == ExitCode.OK else None
     _record_in_mlflow(
         recorder, contract, data, workdir, split_dir, nodes, outcome, problems, elapsed
     )
@@ -617,7 +617,7 @@ def _pushed_destination(nodes: dict[str, reports.NodeRun]) -> Path | None:
 
 
 def _start_edge_export(
-    edge_export: edge.PendingExport, nodes: dict[str, reports.NodeRun]
+    edge_export: edge.PendingExport, nodes: dict[str, reports.NodeRun], split_dir: Path
 ) -> Callable[[], None] | None:
     """Hand the push to the TFLite export (components/tfx/edge.py), whose child process
     started with the run and converts while the run is recorded in MLflow; returns what
@@ -627,7 +627,7 @@ def _start_edge_export(
     if push_dir is None:
         return None
     transform_graph = _first_uri(nodes.get("Transform"), "transform_graph") or ""
-    wait = edge_export.start(push_dir, transform_graph)
+    wait = edge_export.start(push_dir, transform_graph, split_dir / "eval" / "data.csv")
 
     def report() -> None:
         result = wait()

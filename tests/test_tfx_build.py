@@ -112,7 +112,8 @@ def test_pending_edge_export_reports_a_failed_export_without_raising(contract, t
     from components.tfx import edge
 
     pending = edge.PendingExport(contract, tmp_path / "edge")
-    result = pending.start(tmp_path / "no-such-push", str(tmp_path / "no-such-graph"))()
+    missing = tmp_path / "no-such-push", str(tmp_path / "no-such-graph"), tmp_path / "no.csv"
+    result = pending.start(*missing)()
     assert result["error"].startswith("exit 1:") and "no-such-" in result["error"]
     assert result == json.loads((tmp_path / "edge" / "edge.json").read_text())
     pending.cancel()  # after the wait: nothing left to stop

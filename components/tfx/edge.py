@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from components.shared.contract import Contract, load_contract
-from components.shared.dataset import load_split
+from components.shared.dataset import load_split, read_raw_text, to_typed
 from components.shared.latency import latency_ms
 from components.shared.processes import (
     WaitingChild,
@@ -133,9 +133,16 @@ def _columns(rows, contract: Contract) -> dict[str, np.ndarray]:  # noqa: ANN001
     }
 
 
-def export(contract: Contract, push_dir: Path, transform_graph_uri: str, out_dir: Path) -> dict:
+def export(
+    contract: Contract,
+    push_dir: Path,
+    transform_graph_uri: str,
+    out_dir: Path,
+    eval_csv: Path | None = None,
+) -> dict:
     """Convert, check against the full SavedModel on the eval rows, measure; returns
-    what it also writes to out_dir/edge.json."""
+    what it also writes to out_dir/edge.json. `eval_csv`: the run's eval split as the
+    pipeline wrote it for ExampleGen (default: the contract's data, split again)."""
     import tensorflow as tf
 
     out_dir = Path(out_dir)
@@ -152,7 +159,10 @@ def export(contract: Contract, push_dir: Path, transform_graph_uri: str, out_dir
     model_path = out_dir / "model.tflite"
     model_path.write_bytes(flatbuffer)
 
-    rows = load_split(contract.path, contract).eval
+    if eval_csv is None:
+        rows = load_split(contract.path, contract).eval
+    else:  # the split's file: a quarter of the data, not the whole file parsed again
+        rows = to_typed(read_raw_text(eval_csv), contract)
     columns = _columns(rows, contract)
     interpreter = tf.lite.Interpreter(model_path=str(model_path))
     runner = interpreter.get_signature_runner("serving_raw")
@@ -207,8 +217,9 @@ class PendingExport:
         args = ["--contract", str(contract.source), "--out", str(self.out_dir)]
         self._child = WaitingChild("components.tfx.edge", [*args, "--push-from-stdin"])
 
-    def start(self, push_dir: Path, transform_graph_uri: str) -> Callable[[], dict]:
-        """Export `push_dir`; returns what waits for the result. The result never raises:
+    def start(self, push_dir: Path, transform_graph_uri: str, eval_csv: Path) -> Callable[[], dict]:
+        """Export `push_dir`, checked on the rows of `eval_csv` (the run's eval split);
+        returns what waits for the result. The result never raises:
         a failure comes back, and is written to edge.json, as {"error": ...}. A push
         already exported is not converted again (a cached rerun pushes nothing new)."""
         if self.record.exists():
@@ -219,7 +230,8 @@ class PendingExport:
         if not self._child.started:
             result = self._failed(push_dir, self._child.error or "not started")
             return lambda: result
-        self._child.send({"push": str(push_dir), "transform_graph": transform_graph_uri})
+        job = {"push": str(push_dir), "transform_graph": transform_graph_uri}
+        self._child.send({**job, "eval_csv": str(eval_csv)})
 
         def wait() -> dict:
             returncode, _, stderr = self._child.wait()
@@ -259,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     contract = load_contract(args.contract)
+    eval_csv = None
     if args.push_from_stdin:
         lower_priority()
         import tensorflow  # noqa: F401 - the point of waiting: imported before the push
@@ -268,9 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         if job is None:
             return 0
         args.push, args.transform_graph = Path(job["push"]), job["transform_graph"]
+        eval_csv = Path(job["eval_csv"])
     elif args.push is None or args.transform_graph is None:
         parser.error("--push and --transform-graph are required without --push-from-stdin")
-    result = export(contract, args.push, args.transform_graph, args.out)
+    result = export(contract, args.push, args.transform_graph, args.out, eval_csv)
     json.dump(result, sys.stdout)
     return 0
 
