@@ -117,3 +117,36 @@ def test_pending_edge_export_reports_a_failed_export_without_raising(contract, t
     assert result["error"].startswith("exit 1:") and "no-such-" in result["error"]
     assert result == json.loads((tmp_path / "edge" / "edge.json").read_text())
     pending.cancel()  # after the wait: nothing left to stop
+
+
+def test_pending_mlflow_record_opens_the_store_before_its_job_and_reports_a_failed_one(
+    contract, tmp_path
+):
+    import sqlite3
+
+    from components.tfx import mlflow_record
+
+    log = tmp_path / "mlflow.log"
+    unused = mlflow_record.PendingRecord(contract, tmp_path / "a", log)
+    unused.cancel()  # no job: the store is ready all the same, and no run is written
+    with sqlite3.connect(tmp_path / "a" / "mlflow" / "mlflow.db") as db:
+        assert db.execute("select count(*) from runs").fetchone() == (0,)
+
+    broken = mlflow_record.PendingRecord(contract, tmp_path / "b", log)
+    wait = broken.start({"experiment": contract.experiment})  # no tags, params, metrics
+    with pytest.raises(RuntimeError, match=r"exit 1: .*KeyError"):
+        wait()
+
+
+def test_importing_the_tfx_pipeline_leaves_torch_out():
+    import subprocess
+
+    probe = "import sys, pipelines.tfx_pipeline; print('torch' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout.strip()
+    assert out == "False"
