@@ -71,3 +71,14 @@ def test_materialized_split_is_written_once(contract, tmp_path):
 def test_split_depends_on_the_seed(contract):
     other = contract.with_overrides(split_seed=contract.split_seed + 1)
     assert _keys(split_raw(contract.path, contract)[1]) != _keys(split_raw(contract.path, other)[1])
+
+
+def test_split_is_the_same_from_lines_and_from_cells(contract, tmp_path):
+    # A file without quotes is split from its lines' bytes; quoting forces the parsed
+    # cells. Quoting a value changes no cell, so it must change no row's side either.
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text(contract.path.read_text().replace("Torgersen", '"Torgersen"'))
+    simple, from_cells = load_split(contract.path, contract), load_split(quoted, contract)
+    assert simple.sizes == from_cells.sizes
+    pd.testing.assert_frame_equal(simple.eval, from_cells.eval)
+    pd.testing.assert_frame_equal(simple.train, from_cells.train)

@@ -70,7 +70,7 @@ def reference_stats(frame: pd.DataFrame, contract: Contract) -> dict[str, Any]:
 def compute_reference(contract: Contract) -> dict[str, Any]:
     """Reference statistics of the contract's own data file."""
     split = load_split(contract.path, contract)
-    return reference_stats(pd.concat([split.train, split.eval], ignore_index=True), contract)
+    return reference_stats(split.rows, contract)
 
 
 def write_reference(contract: Contract) -> Path:

@@ -18,8 +18,9 @@ def ingest(contract: Contract, data: Path) -> Split:
 
 
 def whole_batch(split: Split) -> pd.DataFrame:
-    """Every row of the file: what validation and the drift check look at."""
-    return pd.concat([split.train, split.eval], ignore_index=True)
+    """Every row of the file (train rows first): what validation and the drift check
+    look at. The split's own frame, not a copy."""
+    return split.rows
 
 
 def log_dataset(split: Split, contract: Contract, data: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,13 +30,26 @@ class DataValidationError(Exception):
 
 @dataclass(frozen=True)
 class Split:
-    train: pd.DataFrame
-    eval: pd.DataFrame
+    """Every typed row of the file, the train rows first: `train` and `eval` are views
+    of `rows`, so the split and the whole batch (what validation looks at) are one copy
+    of the data, not two."""
+
+    rows: pd.DataFrame
+    n_train: int
     data_sha256: str
 
     @property
+    def train(self) -> pd.DataFrame:
+        return self.rows.iloc[: self.n_train]
+
+    @property
+    def eval(self) -> pd.DataFrame:
+        part = self.rows.iloc[self.n_train :]
+        return part.set_axis(pd.RangeIndex(len(part)), copy=False)
+
+    @property
     def sizes(self) -> dict[str, int]:
-        return {"train": len(self.train), "eval": len(self.eval)}
+        return {"train": self.n_train, "eval": len(self.rows) - self.n_train}
 
 
 def file_sha256(path: Path) -> str:
@@ -72,12 +86,17 @@ def check_readable(path: Path) -> None:
 
 
 def read_raw_text(path: Path) -> pd.DataFrame:
-    """The CSV exactly as written: every cell a string, nothing parsed as missing.
-
-    Parsed from the file's bytes, never from one decoded str: `io.StringIO` holds its
-    text as 4-byte characters, and the CSV would then sit in memory five times over.
-    """
+    """The CSV exactly as written: every cell a string, nothing parsed as missing."""
     path = Path(path)
+    return _parse_text(_checked_bytes(path), path)
+
+
+def _checked_bytes(path: Path) -> bytes:
+    """The file's bytes, once it is known to be a non-empty, rectangular UTF-8 CSV.
+
+    Parsed from these bytes, never from one decoded str: `io.StringIO` holds its text
+    as 4-byte characters, and the CSV would then sit in memory five times over.
+    """
     check_readable(path)
     try:
         raw = path.read_bytes()
@@ -94,6 +113,10 @@ def read_raw_text(path: Path) -> pd.DataFrame:
     if b"\x00" in raw:
         raise DataFileError(f"data file holds NUL bytes, it is not a CSV: {path}")
     _check_rectangular(raw, path)
+    return raw
+
+
+def _parse_text(raw: bytes, path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -117,7 +140,11 @@ def _check_rectangular(raw: bytes, path: Path) -> None:
 
 
 def _row_in_eval(row_text: str, contract: Contract) -> bool:
-    digest = hashlib.sha256(f"{contract.split_seed}\x1f{row_text}".encode()).digest()
+    return _hashed_in_eval(row_text.encode(), contract)
+
+
+def _hashed_in_eval(row_text: bytes, contract: Contract) -> bool:
+    digest = hashlib.sha256(f"{contract.split_seed}\x1f".encode() + row_text).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < contract.eval_fraction
 
 
@@ -128,14 +155,47 @@ def split_mask(raw: pd.DataFrame, contract: Contract) -> pd.Series:
     return pd.Series(np.fromiter(in_eval, dtype=bool, count=len(raw)), index=raw.index)
 
 
+def _mask_from_lines(raw: bytes, rows: int, contract: Contract) -> np.ndarray | None:
+    """`split_mask` from the file's lines, without a string per cell, when every line is
+    one row whose cells are its comma-separated fields (no quotes, no CR); None when
+    the file is not that simple, and the cells must be read first."""
+    if b'"' in raw or b"\r" in raw:
+        return None
+    lines = (line.rstrip(b"\n") for line in io.BytesIO(raw))
+    lines = (line for line in lines if line)  # pandas skips blank lines too
+    next(lines, None)  # the header
+    in_eval = np.zeros(rows, dtype=bool)
+    seen = 0
+    for line in lines:
+        if seen == rows:  # more lines than rows: some row spans lines after all
+            return None
+        in_eval[seen] = _hashed_in_eval(line.replace(b",", b"\x1f"), contract)
+        seen += 1
+    return in_eval if seen == rows else None
+
+
+def _eval_mask(
+    data: bytes, rows: int, contract: Contract, path: Path, raw: pd.DataFrame | None = None
+) -> np.ndarray:
+    """Which rows belong to eval: from the file's lines when they are that simple, else
+    from the file's cells as text (`raw`, when the caller has parsed them already)."""
+    mask = _mask_from_lines(data, rows, contract)
+    if mask is not None:
+        return mask
+    return split_mask(_parse_text(data, path) if raw is None else raw, contract).to_numpy()
+
+
 def _missing_to_empty(raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     return raw.replace({v: "" for v in contract.missing_values})
 
 
 def split_raw(path: Path, contract: Contract) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train and eval rows as raw strings, missing values as empty cells."""
-    raw = read_raw_text(path)
-    mask = split_mask(raw, contract)
+    path = Path(path)
+    data = _checked_bytes(path)
+    raw = _parse_text(data, path)
+    mask = _eval_mask(data, len(raw), contract, path, raw)
+    del data
     raw = _missing_to_empty(raw, contract)  # rebound: one copy of the file's cells at a time
     return raw[~mask].reset_index(drop=True), raw[mask].reset_index(drop=True)
 
@@ -159,10 +219,42 @@ def to_typed(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
 
 def load_split(path: Path, contract: Contract) -> Split:
     """The split as typed frames, the view the Lightning pipeline reads."""
-    train, eval_ = split_raw(path, contract)
-    train = to_typed(train, contract)  # rebound, so the raw frame goes before the next
-    eval_ = to_typed(eval_, contract)
-    return Split(train, eval_, file_sha256(Path(path)))
+    path = Path(path)
+    data = _checked_bytes(path)
+    typed = _parse_typed(data, contract)
+    if typed is None:  # a numeric column holds text: parse as text, name it in validation
+        raw = _parse_text(data, path)
+        mask = _eval_mask(data, len(raw), contract, path, raw)
+        typed = to_typed(_missing_to_empty(raw, contract), contract)
+        del raw
+    else:
+        mask = _eval_mask(data, len(typed), contract, path)
+    digest = hashlib.sha256(data).hexdigest()
+    del data
+    order = np.concatenate([np.flatnonzero(~mask), np.flatnonzero(mask)])
+    rows = typed.take(order).reset_index(drop=True)
+    return Split(rows, int((~mask).sum()), digest)
+
+
+def _parse_typed(data: bytes, contract: Contract) -> pd.DataFrame | None:
+    """What `to_typed` makes of the file's raw cells, parsed in one pass: the numeric
+    columns straight to float64 (no string per cell in between), the contract's missing
+    values as missing. None when a numeric column holds text that is not a number."""
+    numeric = {c.name: "float64" for c in contract.columns if c.is_numeric}
+    try:
+        typed = pd.read_csv(
+            io.BytesIO(data),
+            dtype=defaultdict(lambda: str, numeric),
+            na_values=[*contract.missing_values, ""],
+            keep_default_na=False,
+            encoding="utf-8",
+        )
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    for name in typed.columns:
+        if typed[name].dtype == object:  # missing text cells are None, as in to_typed
+            typed[name] = typed[name].where(typed[name].notna(), None)
+    return typed
 
 
 def materialize_split(path: Path, contract: Contract, out_root: Path) -> Path:
