@@ -20,6 +20,7 @@ from components.shared.tracking import contract_params
 from pipelines.exit_codes import ExitCode
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     from mlflow.tracking import MlflowClient
 
@@ -228,20 +229,26 @@ def _run_steps(
         columns = ", ".join(f.column for f in findings)
         return _stop(f"drift on column(s) {columns}", [str(f) for f in findings])
 
-    del batch  # the whole file once more, needed by validation and drift only
+    del batch
     return _train_and_promote(contract, split, out_dir, client, run_id, uri, spread)
 
 
 def _export_edge(
-    model_uri: str, contract: Contract, eval_rows: pd.DataFrame, workdir: Path
+    model_uri: str,
+    contract: Contract,
+    eval_rows: pd.DataFrame,
+    served_probs: np.ndarray,
+    workdir: Path,
 ) -> None:
-    """ONNX export of the new champion (components/lightning/edge.py), checked on the
-    run's eval rows (in memory already: reading the file again doubled the peak memory
-    of a large run); optional packages, so a failure is a note, kept in edge.json, and
-    never changes the exit code."""
+    """ONNX export of the new champion (components/lightning/edge.py), checked against
+    the served model's probabilities on the run's eval rows, both in memory already (the
+    reload gate compared them with the logged model; scoring or reading the rows again
+    raised the peak memory of a large run); optional packages, so a failure is a note,
+    kept in edge.json, and never changes the exit code."""
     from components.lightning import edge
 
-    result = edge.export_or_record(model_uri, contract, eval_rows, edge.edge_dir(workdir, contract))
+    out_dir = edge.edge_dir(workdir, contract)
+    result = edge.export_or_record(model_uri, contract, eval_rows, out_dir, served_probs)
     if "error" in result:
         print(f"warning: ONNX export skipped: {result['error']}", file=sys.stderr)
     else:
@@ -320,7 +327,7 @@ def _train_and_promote(
     for gate in gates:
         print(f"gate {gate.name}: {'pass' if gate.passed else 'FAIL'} ({gate.detail})")
     if promoted:
-        _export_edge(model_uri, contract, features, out_dir.parents[1])
+        _export_edge(model_uri, contract, features, probs, out_dir.parents[1])
         message = f"promoted {contract.registered_model} version {version} to champion"
         _outcome("promoted", message)
         _say(message)

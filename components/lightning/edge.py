@@ -31,9 +31,19 @@ def edge_dir(workdir: Path, contract: Contract) -> Path:
     return Path(workdir) / "edge" / "lightning" / contract.name
 
 
-def export(model_uri: str, contract: Contract, rows: pd.DataFrame, out_dir: Path) -> dict:
+def export(
+    model_uri: str,
+    contract: Contract,
+    rows: pd.DataFrame,
+    out_dir: Path,
+    served_probs: np.ndarray | None = None,
+) -> dict:
     """Export the pyfunc model at `model_uri`, check it on `rows` (the run's eval rows,
-    typed feature columns), measure it; returns what it also writes to out_dir/edge.json."""
+    typed feature columns), measure it; returns what it also writes to out_dir/edge.json.
+
+    `served_probs`: the served model's probabilities on `rows` when the caller has them
+    already (the pipeline's reload gate checked them against the logged model), so the
+    pyfunc model does not score every row a second time."""
     import mlflow
     import onnxruntime
 
@@ -60,10 +70,12 @@ def export(model_uri: str, contract: Contract, rows: pd.DataFrame, out_dir: Path
 
     rows = rows[[c.name for c in contract.features]]
     session = onnxruntime.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    features = transform(rows, preprocessing).astype(np.float32)
+    features = transform(rows, preprocessing).astype(np.float32, copy=False)
     edge_probs = session.run(None, {"features": features})[0]
-    full = served.predict(rows)
-    full_probs = full[[f"prob_{c}" for c in contract.classes]].to_numpy()
+    if served_probs is None:
+        full = served.predict(rows)
+        served_probs = full[[f"prob_{c}" for c in contract.classes]].to_numpy()
+    full_probs = served_probs
     one_row = rows.head(1)
     one = features[:1]
     result = {
@@ -91,12 +103,18 @@ def export(model_uri: str, contract: Contract, rows: pd.DataFrame, out_dir: Path
     return result
 
 
-def export_or_record(model_uri: str, contract: Contract, rows: pd.DataFrame, out_dir: Path) -> dict:
+def export_or_record(
+    model_uri: str,
+    contract: Contract,
+    rows: pd.DataFrame,
+    out_dir: Path,
+    served_probs: np.ndarray | None = None,
+) -> dict:
     """`export`, never raising: without onnx/onnxruntime, or on any failure, edge.json
     says what went wrong, which the report shows as the finding it is."""
     out_dir = Path(out_dir)
     try:
-        return export(model_uri, contract, rows, out_dir)
+        return export(model_uri, contract, rows, out_dir, served_probs)
     except Exception as exc:  # noqa: BLE001 - an edge export must not fail the pipeline
         error = f"{type(exc).__name__}: {exc}"
         result = {"stack": "lightning", "format": "onnx", "model_uri": model_uri, "error": error}
