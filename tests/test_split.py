@@ -55,9 +55,24 @@ def test_tfx_files_and_lightning_frames_hold_identical_rows(contract, tmp_path):
         for column in contract.columns:
             if column.is_numeric:
                 from_disk[column.name] = pd.to_numeric(from_disk[column.name]).astype("float64")
-        pd.testing.assert_frame_equal(
-            from_disk.fillna("<NA>"), frame.fillna("<NA>"), check_dtype=False
-        )
+        # The files hold the same rows, shuffled (test below): compare them sorted.
+        pd.testing.assert_frame_equal(_sorted(from_disk), _sorted(frame), check_dtype=False)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    as_text = frame.fillna("<NA>").astype(str)
+    return as_text.sort_values(list(as_text.columns)).reset_index(drop=True)
+
+
+def test_tfx_split_files_are_shuffled_reproducibly(contract, tmp_path):
+    # ExampleGen writes the examples in the files' order (it does not shuffle them
+    # again), so a CSV sorted by its label must not reach the Trainer sorted.
+    frame = load_split(contract.path, contract).train
+    first = materialize_split(contract.path, contract, tmp_path / "a") / "train" / "data.csv"
+    second = materialize_split(contract.path, contract, tmp_path / "b") / "train" / "data.csv"
+    assert first.read_bytes() == second.read_bytes()
+    on_disk = pd.read_csv(first, dtype=str, keep_default_na=False)
+    assert list(on_disk[contract.label]) != list(frame[contract.label])
 
 
 def test_materialized_split_is_written_once(contract, tmp_path):

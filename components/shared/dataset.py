@@ -258,14 +258,19 @@ def _parse_typed(data: bytes, contract: Contract) -> pd.DataFrame | None:
 
 
 def materialize_split(path: Path, contract: Contract, out_root: Path) -> Path:
-    """Write the split where TFX's CsvExampleGen reads it: <dir>/{train,eval}/data.csv.
+    """Write the split where TFX's CsvExampleGen reads it: <dir>/{train,eval}/data.csv,
+    each split's rows in an order shuffled with the contract's split seed.
+
+    Shuffled here, once and reproducibly, so that no step downstream has to: TFX's own
+    ExampleGen shuffles by grouping every example by a random key, which holds the whole
+    dataset in memory on Beam's DirectRunner (components/tfx/example_gen.py).
 
     The directory is named by the data's hash and written once, so an unchanged input
     keeps its file fingerprints and a rerun hits TFX's cache.
     """
     digest = file_sha256(Path(path))
     key = hashlib.sha256(
-        f"{digest}:{contract.split_seed}:{contract.eval_fraction}".encode()
+        f"{digest}:{contract.split_seed}:{contract.eval_fraction}:shuffled".encode()
     ).hexdigest()[:16]
     target = Path(out_root) / f"{contract.name}-{key}"
     if (target / "eval" / "data.csv").exists():
@@ -279,8 +284,10 @@ def materialize_split(path: Path, contract: Contract, out_root: Path) -> Path:
             f"the contract asks for at least {contract.min_rows}: {path}"
         )
     staging = target.with_name(target.name + ".partial")
+    shuffle = np.random.default_rng(contract.split_seed)
     for name, frame in (("train", train), ("eval", eval_)):
         (staging / name).mkdir(parents=True, exist_ok=True)
+        frame = frame.take(shuffle.permutation(len(frame)))
         frame.to_csv(staging / name / "data.csv", index=False)
     staging.rename(target)
     return target
