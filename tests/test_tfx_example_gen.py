@@ -71,13 +71,20 @@ def _has_values(feature: tf.train.Feature) -> bool:
     return kind is not None and len(getattr(feature, kind).value) > 0
 
 
-@pytest.fixture()
-def tricky_input(tmp_path: Path) -> Path:
-    base = tmp_path / "input"
+# The same cases, every record on one line: read with Beam's splittable text source.
+ONE_LINE_CSV = TRICKY_CSV.replace('"line one\nline two"', '"line one, line two"')
+
+
+def _input(base: Path, text: str) -> Path:
     for split in ("train", "eval"):
         (base / split).mkdir(parents=True)
-        (base / split / "data.csv").write_text(TRICKY_CSV)
+        (base / split / "data.csv").write_text(text)
     return base
+
+
+@pytest.fixture()
+def tricky_input(tmp_path: Path) -> Path:
+    return _input(tmp_path / "input", TRICKY_CSV)
 
 
 def test_column_types_are_tfx_bsl_inference(tricky_input):
@@ -102,9 +109,19 @@ def test_column_types_are_tfx_bsl_inference(tricky_input):
     ]
 
 
-def test_examples_are_the_stock_ones_without_empty_cells(tricky_input, tmp_path):
-    ours = _examples(example_gen.Executor, tricky_input, tmp_path / "ours")
-    theirs = _examples(stock.Executor, tricky_input, tmp_path / "stock")
+def test_only_a_quoted_line_break_makes_a_record_span_lines(tmp_path):
+    names = TRICKY_CSV.splitlines()[0].split(",")
+    for text, one_line in ((TRICKY_CSV, False), (ONE_LINE_CSV, True)):
+        path = tmp_path / f"{one_line}.csv"
+        path.write_text(text)
+        assert example_gen.scan([str(path)], names)[1] is one_line
+
+
+@pytest.mark.parametrize("text", [TRICKY_CSV, ONE_LINE_CSV], ids=["multi-line", "one-line"])
+def test_examples_are_the_stock_ones_without_empty_cells(text, tmp_path):
+    source = _input(tmp_path / "input", text)
+    ours = _examples(example_gen.Executor, source, tmp_path / "ours")
+    theirs = _examples(stock.Executor, source, tmp_path / "stock")
     assert ours == theirs
     assert sum(ours["train"].values()) == 4
     # Ours writes no empty feature at all: a missing cell is an absent feature.

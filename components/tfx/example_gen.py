@@ -1,4 +1,4 @@
-"""CsvExampleGen that writes a missing CSV cell as an absent feature, in one pass.
+"""CsvExampleGen that writes a missing CSV cell as an absent feature, and streams.
 
 Stock CsvExampleGen writes an empty cell as a feature with an empty value list, which
 TFDV counts as *present*: the schema's `presence.min_fraction` (the contract's
@@ -16,6 +16,11 @@ waiting in memory for the whole dataset (on Beam's DirectRunner, 1M rows held 0.
   Reshuffle: a GroupByKey on a random key per example). The split files are shuffled
   already, reproducibly, by components/shared/dataset.materialize_split, so the
   examples are written in their order.
+
+Without the Reshuffle, the stock reader (a whole file per worker) would also have left
+each split in one file and Beam's multi-processing mode with one busy worker in every
+later step; a file whose records are all one line each is read with Beam's splittable
+text source instead, so the workers share the reading and each writes its own shard.
 """
 
 from __future__ import annotations
@@ -52,13 +57,21 @@ def column_types(csv_files: Iterable[str], column_names: list[str]) -> list[Colu
     """What tfx_bsl's ColumnTypeInferrer makes of these files, per column: the highest
     type (INT < FLOAT < STRING) of any non-empty cell, UNKNOWN for a column of empty
     cells. Each distinct cell is typed once, as the bytes the CSV decoder yields."""
+    return scan(csv_files, column_names)[0]
+
+
+def scan(csv_files: Iterable[str], column_names: list[str]) -> tuple[list[ColumnType], bool]:
+    """`column_types`, and whether every record is one line (no quoted line breaks)."""
     types = [ColumnType.UNKNOWN] * len(column_names)
     seen: list[set[str]] = [set() for _ in column_names]
+    one_line_records = True
     for path in csv_files:
         with fileio.open(path, "rb") as lines:
             rows = csv.reader(line.decode("utf-8") for line in lines)
             next(rows, None)  # the header
+            records = 0
             for cells in rows:
+                records += 1
                 if not cells:  # a blank line, skipped as the stock inference does
                     continue
                 if len(cells) != len(column_names):
@@ -70,7 +83,8 @@ def column_types(csv_files: Iterable[str], column_names: list[str]) -> list[Colu
                         continue
                     seen[i].add(cell)
                     types[i] = max(types[i], csv_decoder._InferValueType(cell.encode()))
-    return types
+            one_line_records = one_line_records and rows.line_num == records + 1
+    return types, one_line_records
 
 
 _TO_FEATURE = {
@@ -112,7 +126,6 @@ class _CellsToExample(beam.DoFn):
 @beam.typehints.with_input_types(beam.Pipeline)
 @beam.typehints.with_output_types(tf.train.Example)
 def _CsvToExampleWithoutEmpty(pipeline, exec_properties, split_pattern):  # noqa: N802
-    # The stock reading and parsing (quoted fields over several lines included).
     pattern = os.path.join(exec_properties[INPUT_BASE_KEY], split_pattern)
     csv_files = fileio.glob(pattern)
     if not csv_files:
@@ -121,11 +134,19 @@ def _CsvToExampleWithoutEmpty(pipeline, exec_properties, split_pattern):  # noqa
     for csv_file in csv_files[1:]:
         if io_utils.load_csv_column_names(csv_file) != column_names:
             raise RuntimeError(f"Files in same split {pattern} have different header.")
-    types = column_types(csv_files, column_names)
+    types, one_line_records = scan(csv_files, column_names)
+    if one_line_records:
+        # Beam's text source splits a file into ranges that Beam's workers read in
+        # parallel, and each writes its own output shard for the next steps to split.
+        records = pipeline | "ReadLines" >> beam.io.ReadFromText(pattern, skip_header_lines=1)
+    else:  # a quoted field spans lines: the stock reader, one file per worker
+        records = (
+            pipeline
+            | "CreateFilenames" >> beam.Create(csv_files)
+            | "ReadFromText" >> beam.ParDo(csv_executor._ReadCsvRecordsFromTextFile())
+        )
     return (
-        pipeline
-        | "CreateFilenames" >> beam.Create(csv_files)
-        | "ReadFromText" >> beam.ParDo(csv_executor._ReadCsvRecordsFromTextFile())
+        records
         | "ParseCSVLine" >> beam.ParDo(csv_decoder.ParseCSVLine(delimiter=","))
         | "ExtractParsedCSVLines" >> beam.Keys()
         | "ToTFExample" >> beam.ParDo(_CellsToExample(column_names, types))
