@@ -82,10 +82,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TRANSFORM_MODULE = REPO_ROOT / "components" / "tfx" / "transform" / "transform_module.py"
 TRAINER_MODULE = REPO_ROOT / "models" / "keras" / "keras_mlp.py"
 # Beam's DirectRunner mode by data size: below this many rows one in-memory worker is
-# fastest (worker start-up and pickling dominate: 47 s vs 90 s at 10k rows); from it on,
+# fastest (worker start-up and pickling dominate: 41 s vs 92 s at 10k rows); from it on,
 # one worker process per core. `make bench-scale` measured the crossover at about
-# 360,000 rows (benchmarks/results/scale.md; README, "Performance and scale").
-MULTI_PROCESSING_FROM_ROWS = 350_000
+# 545,000 rows (benchmarks/results/scale.md; README, "Performance and scale").
+MULTI_PROCESSING_FROM_ROWS = 550_000
 ACCURACY = "SparseCategoricalAccuracy"
 GATE_ID = "AnomaliesGate"
 
