@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from components.shared.tracking import tracking_uri
 
@@ -34,7 +34,10 @@ def command(workdir: Path, host: str, port: int) -> list[str]:
     ]
 
 
-def run(workdir: Path, host: str = "127.0.0.1", port: int = 5000) -> int:
+def run(workdir: Path, host: str = "127.0.0.1", port: int = 5000) -> NoReturn:
+    """Become the MLflow UI server (exec, not a child process): a SIGTERM sent to this
+    command, by a supervisor or `kill`, then reaches the server itself, which would
+    otherwise outlive the command and keep the port."""
     if not is_loopback(host):
         print(
             f"warning: serving the MLflow UI on {host}: anyone who can reach this port can "
@@ -42,9 +45,8 @@ def run(workdir: Path, host: str = "127.0.0.1", port: int = 5000) -> int:
             file=sys.stderr,
         )
     print(f"MLflow UI on http://{host}:{port} (Ctrl-C to stop)", flush=True)
+    sys.stderr.flush()
     # The UI starts uvicorn by name: the venv's bin must be on PATH.
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-    try:
-        return subprocess.call(command(workdir, host, port), env=env)
-    except KeyboardInterrupt:
-        return 0
+    argv = command(workdir, host, port)
+    os.execve(argv[0], argv, env)

@@ -3,8 +3,12 @@ the MLflow UI in headless Chromium, and serving parity with `mlflow models serve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import socket
+import time
 from pathlib import Path
 
 import mlflow
@@ -165,6 +169,25 @@ def test_ui_subcommand_serves_the_workdir_store_on_loopback(served):
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc=proc)
-    finally:
+        # SIGTERM to the command alone, as a supervisor or `kill` sends it: the server
+        # must stop with it, not outlive it on the port.
         proc.terminate()
         proc.wait(timeout=30)
+        assert _port_closes(port, within_s=30), f"the MLflow UI still serves on {port}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # the group is gone when all went
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _port_closes(port: int, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while _port_open(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
