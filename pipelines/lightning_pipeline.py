@@ -229,7 +229,6 @@ def _run_steps(
         columns = ", ".join(f.column for f in findings)
         return _stop(f"drift on column(s) {columns}", [str(f) for f in findings])
 
-    del batch
     return _train_and_promote(contract, split, out_dir, client, run_id, uri, spread)
 
 

@@ -75,7 +75,6 @@ def export(
     if served_probs is None:
         full = served.predict(rows)
         served_probs = full[[f"prob_{c}" for c in contract.classes]].to_numpy()
-    full_probs = served_probs
     one_row = rows.head(1)
     one = features[:1]
     result = {
@@ -85,8 +84,8 @@ def export(
         "size_bytes": model_path.stat().st_size,
         "preprocessing": "beside: preprocessing.json (pandas/numpy code on the device)",
         "rows": len(rows),
-        "agreement": float(np.mean(edge_probs.argmax(1) == full_probs.argmax(1))),
-        "max_abs_prob_diff": float(np.max(np.abs(edge_probs - full_probs))),
+        "agreement": float(np.mean(edge_probs.argmax(1) == served_probs.argmax(1))),
+        "max_abs_prob_diff": float(np.max(np.abs(edge_probs - served_probs))),
         "convert_s": round(convert_s, 3),
         "latency_single_ms": latency_ms(lambda: session.run(None, {"features": one})),
         "latency_batch_ms": latency_ms(lambda: session.run(None, {"features": features})),
