@@ -230,8 +230,13 @@ class PendingExport:
         if not self._child.started:
             result = self._failed(push_dir, self._child.error or "not started")
             return lambda: result
-        job = {"push": str(push_dir), "transform_graph": transform_graph_uri}
-        self._child.send({**job, "eval_csv": str(eval_csv)})
+        self._child.send(
+            {
+                "push": str(push_dir),
+                "transform_graph": transform_graph_uri,
+                "eval_csv": str(eval_csv),
+            }
+        )
 
         def wait() -> dict:
             returncode, _, stderr = self._child.wait()
