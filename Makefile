@@ -4,22 +4,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= runs
 
-.PHONY: setup lock run run-tfx run-lightning report ui tensorboard test test-quick bench bench-scale lint format contract-artifacts clean
+.PHONY: setup lock run report ui tensorboard test test-quick bench bench-scale lint format contract-artifacts clean
 
-setup:  ## create .venv from requirements.lock (returns at once when already done)
+setup:  ## create .venv from the locks of the stacks in stacks.toml (returns at once when already done)
 	@scripts/setup.sh
 
-lock:  ## recompile requirements.lock from pyproject.toml (needs network to PyPI)
+lock:  ## recompile requirements.lock and requirements/<stack>.lock from pyproject.toml (needs PyPI)
 	@scripts/lock.sh
 
-run: setup  ## the main job: both pipelines on data/penguins.csv, then the report (runs/)
+run: setup  ## the main job: every stack's pipeline on data/penguins.csv, then the report (runs/)
 	$(PY) -m pipelines all --workdir $(WORKDIR)
 
-run-tfx: setup
-	$(PY) -m pipelines tfx --workdir $(WORKDIR)
-
-run-lightning: setup
-	$(PY) -m pipelines lightning --workdir $(WORKDIR)
+run-%: setup  ## one stack's pipeline alone: make run-tfx, make run-lightning
+	$(PY) -m pipelines $* --workdir $(WORKDIR)
 
 report: setup
 	$(PY) -m pipelines report --workdir $(WORKDIR)
@@ -27,7 +24,7 @@ report: setup
 ui: setup  ## the MLflow UI on http://127.0.0.1:5000 over the runs in $(WORKDIR)
 	$(PY) -m pipelines ui --workdir $(WORKDIR)
 
-tensorboard: setup  ## TensorBoard on http://127.0.0.1:6006 over both stacks' training logs in $(WORKDIR)
+tensorboard: setup  ## TensorBoard on http://127.0.0.1:6006 over every stack's training logs in $(WORKDIR)
 	$(PY) scripts/serve_tensorboard.py --logdir $(WORKDIR)/tensorboard --host 127.0.0.1
 
 test: setup  ## every test, the end-to-end runs included
@@ -36,10 +33,10 @@ test: setup  ## every test, the end-to-end runs included
 test-quick: setup  ## the fast tests only
 	$(PY) -m pytest -m "not e2e"
 
-bench: setup  ## both pipelines against the frameworks' own minimal use; $(WORKDIR)/bench/bench.md
+bench: setup  ## each pipeline against its frameworks' own minimal use; $(WORKDIR)/bench/bench.md
 	$(PY) -m benchmarks.bench --workdir $(WORKDIR)
 
-bench-scale: setup  ## both pipelines on 10k, 100k and 1M generated rows; $(WORKDIR)/bench/scale.md
+bench-scale: setup  ## each pipeline on 10k, 100k and 1M generated rows; $(WORKDIR)/bench/scale.md
 	$(PY) -m benchmarks.scale --workdir $(WORKDIR)
 
 lint: setup
@@ -50,9 +47,8 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-contract-artifacts: setup  ## regenerate the files made from data/*.yaml (TFX schema, drift reference)
-	@if [ -d components/tfx ]; then $(PY) -m components.tfx.schema data/*.yaml; fi
-	@if [ -d components/lightning ]; then $(PY) -m components.lightning.drift data/*.yaml; fi
+contract-artifacts: setup  ## regenerate each stack's companion of every data/*.yaml (stacks.toml)
+	$(PY) -m components.shared.companions data/*.yaml
 
 clean:
 	rm -rf $(WORKDIR)

@@ -16,7 +16,6 @@ targets. Writes <workdir>/bench/bench.{json,md} and prints the table.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import sys
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.measure import Sample, isolated_env, machine, median_of, run_measured
+from components.shared import stacks as wings
 
 PY = sys.executable
 
@@ -144,8 +144,8 @@ ROUNDS: dict[str, Callable[[Path, Path, int], dict[str, Sample]]] = {
 
 
 def present_stacks() -> list[str]:
-    """The stacks whose pipeline is still in the tree (README, "Keep one stack")."""
-    return [s for s in ROUNDS if importlib.util.find_spec(f"pipelines.{s}_pipeline")]
+    """The stacks still in the tree (stacks.toml) that this benchmark knows how to run."""
+    return [s for s in wings.load() if s in ROUNDS]
 
 
 def ratios_of(medians: dict[str, dict[str, float]], stacks: list[str]) -> list[dict]:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from components.shared import stacks
 from components.shared.contract import DEFAULT_CONTRACT, Contract, load_contract
 from components.shared.dataset import read_raw_text
 
@@ -79,7 +80,8 @@ def write_dataset(
     partial = data_path.with_suffix(".csv.partial")
     frame.to_csv(partial, index=False)
     partial.replace(data_path)
-    for companion in (contract.schema_path, contract.reference_path):
+    for stack in stacks.load().values():
+        companion = contract.companion(stack.companion_suffix)
         if companion.exists():
             shutil.copy(companion, out / companion.name)
     target.write_text(yaml.safe_dump(spec, sort_keys=False))

@@ -1,23 +1,38 @@
-"""Command line: python -m pipelines <subcommand> [options]."""
+"""Command line: python -m pipelines <subcommand> [options].
+
+The pipelines' subcommands come from the wings present in the tree (stacks.toml): each
+wing's `cli` module names its subcommand, adds its options and returns what to run.
+`all`, `report`, `ui`, `init-contract` and `drop-stack` are shared and name no stack.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import logging
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
-from components.shared.contract import DEFAULT_CONTRACT, ContractError, load_contract
+from components.shared import stacks
+from components.shared.contract import (
+    DEFAULT_CONTRACT,
+    REPO_ROOT,
+    Contract,
+    ContractError,
+    load_contract,
+)
 from components.shared.dataset import DataFileError, DataValidationError, check_readable
+from components.shared.layout import DEFAULT_WORKDIR, Workdir
+from components.shared.outcome import HELP, ExitCode
 from components.shared.processes import exit_without_final_collection
-from pipelines.exit_codes import HELP, ExitCode
 
-# A stack whose files were deleted (README, "Keep one stack") drops out of the CLI.
-HAS_TFX = importlib.util.find_spec("pipelines.tfx_pipeline") is not None
-HAS_LIGHTNING = importlib.util.find_spec("pipelines.lightning_pipeline") is not None
+
+def wings() -> dict[str, ModuleType]:
+    """{stack: its CLI module}, for the wings in stacks.toml, in manifest order."""
+    return {name: importlib.import_module(s.cli) for name, s in stacks.load().items()}
 
 
 def _add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
@@ -25,87 +40,50 @@ def _add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
         "--contract",
         type=Path,
         default=DEFAULT_CONTRACT,
-        help="dataset contract YAML (default: data/penguins.yaml)",
+        help=f"dataset contract YAML (default: {DEFAULT_CONTRACT.relative_to(REPO_ROOT)})",
     )
     if data:
         parser.add_argument(
             "--data",
             type=Path,
             default=None,
-            help="CSV to run on (default: the contract's path, data/penguins.csv)",
+            help="CSV to run on (default: the contract's `path`)",
         )
     parser.add_argument(
         "--workdir",
         type=Path,
-        default=Path("runs"),
-        help="where every output goes (default: runs/)",
+        default=DEFAULT_WORKDIR,
+        help=f"where every output goes (default: {DEFAULT_WORKDIR}/)",
     )
     parser.add_argument("--verbose", action="store_true", help="show tracebacks and debug logs")
 
 
-def _add_force(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="run TFX even when data, contract, code and Beam args are unchanged since "
-        "its last push (otherwise that run is reported in under a second)",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(present: dict[str, ModuleType] | None = None) -> argparse.ArgumentParser:
+    present = wings() if present is None else present
+    titles = " vs ".join(s.title for s in stacks.load().values())
     parser = argparse.ArgumentParser(
         prog="python -m pipelines",
-        description="TFX vs Lightning + MLflow: two pipelines on one dataset contract.",
+        description=f"{titles}: pipelines on one dataset contract.",
         epilog=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    if HAS_TFX:
+    for name, wing in present.items():
         p = sub.add_parser(
-            "tfx",
-            help="run the TFX pipeline on Apache Beam",
-            epilog=HELP,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            name, help=wing.HELP, epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
         )
         _add_common(p)
-        p.add_argument(
-            "--beam-arg",
-            action="append",
-            default=[],
-            metavar="ARG",
-            help="pass ARG to every Beam-powered component (repeatable), "
-            "e.g. --beam-arg=--direct_running_mode=multi_processing; without a mode or "
-            "runner, DirectRunner runs in memory below 350k rows, one process per core from there",
-        )
-        _add_force(p)
-    if HAS_LIGHTNING:
-        p = sub.add_parser(
-            "lightning",
-            help="run the Lightning + MLflow pipeline",
-            epilog=HELP,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        _add_common(p)
-        p.add_argument("--devices", type=int, default=1, help="CPU processes to train on")
-        p.add_argument(
-            "--strategy", default="auto", help="Lightning strategy, e.g. ddp (default: auto)"
-        )
-        p.add_argument(
-            "--num-nodes",
-            type=int,
-            default=1,
-            help="nodes to train on, each with --devices processes; more than 1 needs "
-            "torchrun (default: 1)",
-        )
-    if HAS_TFX and HAS_LIGHTNING:
-        p = sub.add_parser(
-            "all",
-            help="run both pipelines on the same data, then the report",
-            epilog=HELP,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        _add_common(p)
-        _add_force(p)
+        wing.add_arguments(p)
+    p = sub.add_parser(
+        "all",
+        help=f"run every pipeline here ({', '.join(present)}) on the same data, then the report",
+        epilog=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        conflict_handler="resolve",  # options two wings both take (--force)
+    )
+    _add_common(p)
+    for wing in present.values():
+        wing.add_arguments(p)
     p = sub.add_parser(
         "report", help="write <workdir>/report/<dataset>/comparison.{md,html} from MLflow"
     )
@@ -124,75 +102,64 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="dataset name (default: from --out or CSV)")
     p.add_argument("--force", action="store_true", help="overwrite an existing contract")
     p.add_argument("--verbose", action="store_true", help="show tracebacks")
+    p = sub.add_parser(
+        "drop-stack",
+        help="delete one stack's files from this tree, as stacks.toml lists them",
+    )
+    p.add_argument("stack", choices=list(present), help="the stack to delete")
+    p.add_argument("--verbose", action="store_true", help="show tracebacks")
     return parser
 
 
-def _run_tfx(contract, data: Path, workdir: Path, beam_args: list[str], force: bool) -> int:
-    """The TFX pipeline, unless it would only repeat its last push: that check needs no
-    TFX import (components/tfx/run_fingerprint.py), the run itself does."""
-    from components.tfx import run_fingerprint
+def _run_all(
+    args: argparse.Namespace,
+    present: dict[str, ModuleType],
+    contract: Contract,
+    data: Path,
+    workdir: Workdir,
+) -> int:
+    from pipelines import report
 
-    previous = None if force else run_fingerprint.unchanged_run(contract, data, workdir, beam_args)
-    if previous is not None:
-        print(
-            f"TFX: data, contract, code and Beam args unchanged since the run of "
-            f"{previous['finished']}, and its push is still the latest; nothing to run "
-            f"(--force runs it anyway). That run: {previous['summary']}",
-            flush=True,
-        )
-        return ExitCode.OK
-    from pipelines import tfx_pipeline
-
-    return tfx_pipeline.run(contract, data, workdir, beam_args=beam_args)
-
-
-def _run_all(contract, data: Path, workdir: Path, force: bool = False) -> int:
-    from pipelines import lightning_pipeline, report
-
-    codes = {
-        "tfx": _run_tfx(contract, data, workdir, [], force),
-        "lightning": lightning_pipeline.run(contract, data, workdir),
-    }
-    if all(code == ExitCode.OK for code in codes.values()):
+    codes = {name: wing.runner(args, contract, data, workdir)() for name, wing in present.items()}
+    if len(codes) > 1 and all(code == ExitCode.OK for code in codes.values()):
         from components.report.parity import measure_parity
 
-        measure_parity(contract, data, workdir, report.report_dir(workdir, contract))
+        measure_parity(contract, data, workdir)
     report.run(contract, workdir)
     print(
         "all: "
         + ", ".join(f"{stack} exit {code}" for stack, code in codes.items())
-        + f"\nall: browse the runs with `make ui` (python -m pipelines ui --workdir {workdir})"
+        + f"\nall: browse the runs with `make ui` (python -m pipelines ui --workdir "
+        f"{args.workdir})"
     )
     return next((code for code in codes.values() if code != ExitCode.OK), ExitCode.OK)
 
 
-def _runner(args: argparse.Namespace) -> Callable[[], int]:
+def _drop(stack: str) -> int:
+    for path in stacks.drop(stack):
+        print(f"deleted {path.relative_to(REPO_ROOT)}")
+    print(f"dropped {stack}; run `make setup` to install only what the rest needs")
+    return ExitCode.OK
+
+
+def _runner(args: argparse.Namespace, present: dict[str, ModuleType]) -> Callable[[], int]:
     if args.command == "init-contract":
         # The one subcommand that makes a contract instead of reading one.
         from pipelines import init_contract
 
         check_readable(args.csv)
         return lambda: init_contract.run(args.csv, args.label, args.out, args.name, args.force)
+    if args.command == "drop-stack":
+        return lambda: _drop(args.stack)
     contract = load_contract(args.contract)
     data = getattr(args, "data", None) or contract.path
-    workdir = args.workdir.resolve()
-    if args.command in ("tfx", "lightning", "all"):
+    workdir = Workdir(args.workdir)
+    if args.command in present or args.command == "all":
         check_readable(data)
-    if args.command == "tfx":
-        return lambda: _run_tfx(contract, data, workdir, args.beam_arg, args.force)
-    if args.command == "lightning":
-        from pipelines import lightning_pipeline
-
-        return lambda: lightning_pipeline.run(
-            contract,
-            data,
-            workdir,
-            devices=args.devices,
-            strategy=args.strategy,
-            num_nodes=args.num_nodes,
-        )
+    if args.command in present:
+        return present[args.command].runner(args, contract, data, workdir)
     if args.command == "all":
-        return lambda: _run_all(contract, data, workdir, args.force)
+        return lambda: _run_all(args, present, contract, data, workdir)
     if args.command == "report":
         from pipelines import report
 
@@ -205,13 +172,14 @@ def _runner(args: argparse.Namespace) -> Callable[[], int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    present = wings()
+    args = build_parser(present).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(_runner(args)())
+        return int(_runner(args, present)())
     except (DataFileError, ContractError) as exc:
         _report(exc, args.verbose)
         return ExitCode.ERROR

@@ -1,34 +1,21 @@
 """`python -m pipelines init-contract CSV --label COLUMN`: draft a contract for a user's CSV.
 
 Profiles the CSV (components/shared/profile.py), writes data/<name>.yaml, checks that
-load_contract accepts it, then writes its companions (TFX schema, drift reference) with
-whichever stacks are still in the tree, and says what a human must review.
+load_contract accepts it, then writes the companion file of each stack in the tree
+(stacks.toml: each companion module's `write_companion`), and says what a human must
+review.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 from pathlib import Path
 
+from components.shared import stacks
 from components.shared.contract import REPO_ROOT, load_contract
+from components.shared.outcome import ExitCode
 from components.shared.profile import contract_yaml, profile_csv
-from pipelines.exit_codes import ExitCode
-
-# (module, what it writes): each stack's generator of a contract companion. Either may be
-# deleted with its stack (README, "Keep one stack"), so both are looked up, not imported.
-COMPANIONS = (
-    ("components.tfx.schema", "write_schema"),
-    ("components.lightning.drift", "write_reference"),
-)
-
-
-def _exists(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # its package (the stack) was deleted
-        return False
 
 
 def _data_path(csv: Path) -> str:
@@ -65,22 +52,18 @@ def run(
         print(f"  column {note}")
 
     missing = []
-    for module, writer in COMPANIONS:
-        if not _exists(module):
-            continue
+    for stack in stacks.load().values():
         try:
-            path = getattr(importlib.import_module(module), writer)(contract)
+            path = importlib.import_module(stack.companion_module).write_companion(contract)
             print(f"wrote {path}")
         except ImportError as exc:  # the stack's libraries are not installed
-            missing.append(f"{module} ({exc})")
+            missing.append(f"{stack.companion_module} ({exc})")
     if missing:
         print(f"not written: {', '.join(missing)}; run `make contract-artifacts` once they are")
 
     print("review before committing (then `make contract-artifacts` after any edit):")
     for check in draft.checks:
         print(f"  - {check}")
-    print(
-        f"then run: python -m pipelines all --contract {_data_path(out)} "
-        "(or tfx / lightning alone)"
-    )
+    alone = " / ".join(stacks.load())
+    print(f"then run: python -m pipelines all --contract {_data_path(out)} (or {alone} alone)")
     return ExitCode.OK

@@ -1,42 +1,38 @@
-"""`python -m pipelines report`: the side-by-side report from what both pipelines recorded."""
+"""`python -m pipelines report`: the side-by-side report from what the pipelines recorded."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from pathlib import Path
 
 import mlflow
 
 from components.report import claims, collect, footprint, render
+from components.shared import stacks
 from components.shared.contract import Contract
+from components.shared.layout import Workdir
+from components.shared.outcome import ExitCode
 from components.shared.tracking import tracking_uri
-from pipelines.exit_codes import ExitCode
 
 
-def report_dir(workdir: Path, contract: Contract) -> Path:
-    return Path(workdir) / "report" / contract.name
-
-
-def run(contract: Contract, workdir: Path) -> int:
+def run(contract: Contract, workdir: Workdir) -> int:
     # MLflow draws a progress bar for every artifact it downloads (the confusion matrices).
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(workdir)
-    store = Path(workdir) / "mlflow" / "mlflow.db"
     # Reading must not create an empty store where the user mistyped the workdir.
     runs = {}
-    if not uri.startswith("sqlite:") or store.exists():
+    if not uri.startswith("sqlite:") or workdir.mlflow_db.exists():
         mlflow.set_tracking_uri(uri)
         runs = collect.latest_runs(contract.experiment)
     if not runs:
         print(
             f"error: no evaluated pipeline run in MLflow experiment '{contract.experiment}' "
-            f"at {uri}; run `python -m pipelines all --workdir {workdir}` first",
+            f"at {uri}; run `python -m pipelines all --workdir {workdir.root}` first",
             file=sys.stderr,
         )
         return ExitCode.ERROR
-    out = report_dir(workdir, contract)
+    out = workdir.report(contract)
     parity_file = out / "parity.json"
     parity = json.loads(parity_file.read_text()) if parity_file.exists() else None
     md_path, html_path = render.write(
@@ -46,11 +42,10 @@ def run(contract: Contract, workdir: Path) -> int:
         footprint.measure(),
         list(contract.classes),
         parity,
-        contract.registered_model,
         claims.gather(workdir, contract),
-        bench_dir=Path(workdir) / "bench",
+        bench_dir=workdir.bench,
     )
-    missing = sorted(set(collect.STACKS) - set(runs))
+    missing = [stack for stack in stacks.load() if stack not in runs]
     if missing:
         print(f"note: no evaluated run yet for {', '.join(missing)}; the report shows the rest")
     print(f"report: {md_path}\nreport: {html_path}")

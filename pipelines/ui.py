@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from components.shared.layout import Workdir
 from components.shared.tracking import tracking_uri
 
 
@@ -20,7 +21,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def command(workdir: Path, host: str, port: int) -> list[str]:
+def command(workdir: Workdir, host: str, port: int) -> list[str]:
     mlflow = str(Path(sys.executable).with_name("mlflow"))
     return [
         mlflow,
@@ -34,7 +35,7 @@ def command(workdir: Path, host: str, port: int) -> list[str]:
     ]
 
 
-def run(workdir: Path, host: str = "127.0.0.1", port: int = 5000) -> NoReturn:
+def run(workdir: Workdir, host: str = "127.0.0.1", port: int = 5000) -> NoReturn:
     """Become the MLflow UI server (exec, not a child process): a SIGTERM sent to this
     command, by a supervisor or `kill`, then reaches the server itself, which would
     otherwise outlive the command and keep the port."""

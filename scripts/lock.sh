@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# Recompile requirements.lock from the top-level requirements in pyproject.toml.
-# The lock targets Python 3.10, the newest Python TFX 1.16 declares support for,
-# and leaves out torch's CUDA runtime (nvidia-*, cuda-*, triton: ~4 GB): setup
-# installs the CPU build of torch. uv resolves in ~25 s where pip backtracks for minutes.
+# Recompile the locks from the requirements in pyproject.toml:
+#   requirements.lock          base + every stack's extra + dev (what the full template runs)
+#   requirements/<stack>.lock  base + that stack's extra + dev, pinned to the same versions
+#                              (compiled with requirements.lock as constraints), for a
+#                              project that keeps one stack (stacks.toml names each lock)
+# The locks target Python 3.10, the newest Python TFX 1.16 declares support for, and leave
+# out torch's CUDA runtime (nvidia-*, cuda-*, triton: ~4 GB): setup installs the CPU build
+# of torch. uv resolves in seconds where pip backtracks for minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 uv=${UV:-uv}
 if ! command -v "$uv" >/dev/null 2>&1; then
   python3 -m venv .uv-venv && .uv-venv/bin/pip install -q uv && uv=.uv-venv/bin/uv
 fi
+compile() {  # compile OUT [uv options...]
+  local out=$1; shift
+  "$uv" pip compile --quiet --python-version 3.10 --no-header --no-annotate "$@" \
+    pyproject.toml -o "$out"
+  grep -v -E '^(nvidia-|cuda-|triton==)' "$out" > "$out.tmp"
+  mv "$out.tmp" "$out"
+  echo "wrote $out ($(grep -c '==' "$out") pins)"
+}
+extras=$(python3 -c 'import tomllib; print(" ".join(s["extra"] for s in tomllib.load(open("stacks.toml", "rb"))["stacks"].values()))')
+all=(--extra dev)
+for extra in $extras; do all+=(--extra "$extra"); done
 # Compiling onto the existing lock keeps its pins wherever they still fit.
-"$uv" pip compile --quiet --python-version 3.10 --extra dev --no-header --no-annotate \
-  pyproject.toml -o requirements.lock
-grep -v -E '^(nvidia-|cuda-|triton==)' requirements.lock > requirements.lock.tmp
-mv requirements.lock.tmp requirements.lock
-echo "wrote requirements.lock ($(grep -c '==' requirements.lock) pins)"
+compile requirements.lock "${all[@]}"
+mkdir -p requirements
+for extra in $extras; do
+  compile "requirements/$extra.lock" --extra "$extra" --extra dev --constraint requirements.lock
+done

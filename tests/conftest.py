@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.shared import stacks
 from components.shared.contract import DEFAULT_CONTRACT, REPO_ROOT, Contract, load_contract
 
 # As the session found them: a module-scoped fixture's changes would otherwise be what a
@@ -78,9 +79,15 @@ def write_contract(tmp_path: Path, name: str = "test", **overrides: dict) -> Pat
         raw[key] = value
     out = tmp_path / f"{name}.yaml"
     out.write_text(yaml.safe_dump(raw, sort_keys=False))
-    # Generated companions (TFX schema, drift reference) live beside the contract.
-    for suffix in (".schema.pbtxt", ".reference.json"):
-        src = DEFAULT_CONTRACT.with_name(f"penguins{suffix}")
+    # Generated companions (one per stack) live beside the contract.
+    for stack in stacks.load().values():
+        src = DEFAULT_CONTRACT.with_name(f"penguins{stack.companion_suffix}")
         if src.exists():
-            (tmp_path / f"{raw['name']}{suffix}").write_text(src.read_text())
+            (tmp_path / f"{raw['name']}{stack.companion_suffix}").write_text(src.read_text())
     return out
+
+
+def needs_stacks(*names: str) -> pytest.MarkDecorator:
+    """Skip a test that runs several stacks together where one was dropped (stacks.toml)."""
+    missing = [name for name in names if name not in stacks.load()]
+    return pytest.mark.skipif(bool(missing), reason=f"stack(s) dropped: {', '.join(missing)}")

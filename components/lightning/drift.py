@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from components.lightning import reference_path
 from components.shared.companions import write_companions
 from components.shared.contract import Contract, ContractError
 from components.shared.dataset import load_split
@@ -73,14 +74,14 @@ def compute_reference(contract: Contract) -> dict[str, Any]:
     return reference_stats(split.rows, contract)
 
 
-def write_reference(contract: Contract) -> Path:
-    path = contract.reference_path
+def write_companion(contract: Contract) -> Path:
+    path = reference_path(contract)
     path.write_text(json.dumps(compute_reference(contract), indent=2, sort_keys=True) + "\n")
     return path
 
 
 def load_reference(contract: Contract) -> dict[str, Any]:
-    path = contract.reference_path
+    path = reference_path(contract)
     if not path.exists():
         # A companion file of the contract, so a contract problem (exit 1), not bad data.
         raise ContractError(
@@ -123,7 +124,7 @@ def check_drift(
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    return write_companions(args, "components.lightning.drift", write_reference)
+    return write_companions(args, "components.lightning.drift", write_companion)
 
 
 if __name__ == "__main__":

@@ -24,11 +24,7 @@ from torch import nn
 
 from components.shared.contract import Contract
 from components.shared.latency import latency_ms
-from models.lightning_pyfunc import n_inputs, transform
-
-
-def edge_dir(workdir: Path, contract: Contract) -> Path:
-    return Path(workdir) / "edge" / "lightning" / contract.name
+from models.lightning.features import n_inputs, transform
 
 
 def export(

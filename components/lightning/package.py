@@ -1,12 +1,14 @@
 """Package: log the trained model to the MLflow run as a "models from code" pyfunc.
 
-The model is models/lightning_pyfunc.py plus plain artifacts: the state_dict (loaded
-with torch.load(weights_only=True)), the preprocessing JSON and the architecture JSON.
+The model is models/lightning/pyfunc.py, with the network and features modules it
+imports as its code, plus plain artifacts: the state_dict (loaded with
+torch.load(weights_only=True)), the preprocessing JSON and the architecture JSON.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,12 @@ import torch
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
 
-from components.shared.contract import Contract
+from components.shared.contract import REPO_ROOT, Contract
 
-SERVING_CODE = Path(__file__).resolve().parents[2] / "models" / "lightning_pyfunc.py"
+MODELS = REPO_ROOT / "models" / "lightning"
+SERVING_CODE = MODELS / "pyfunc.py"
+# What the served model imports from the repository; MLflow puts `code/` on sys.path.
+SERVING_IMPORTS = ("network.py", "features.py")
 
 
 def _requirements() -> list[str]:
@@ -69,9 +74,14 @@ def log_model(
             indent=2,
         )
     )
+    code = out_dir / "code" / "models" / "lightning"
+    code.mkdir(parents=True, exist_ok=True)
+    for name in SERVING_IMPORTS:
+        shutil.copy(MODELS / name, code / name)
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=str(SERVING_CODE),
+        code_paths=[str(code.parent.parent)],
         artifacts={
             "weights": str(weights),
             "preprocessing": str(prep),

@@ -1,7 +1,8 @@
 """Preprocess: fit imputation, z-scoring and one-hot vocabularies on the train split only.
 
-The fitted parameters are plain JSON, read by the served model (models/lightning_pyfunc.py)
-whose `transform` applies them, so serving takes raw rows and unpickles nothing.
+The fitted parameters are plain JSON; models/lightning/features.py's `transform` applies
+them, in training and in the served model, so serving takes raw rows and unpickles
+nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from components.shared.contract import Contract
-from models.lightning_pyfunc import MISSING, transform
+from models.lightning.features import MISSING, transform
 
 __all__ = ["fit", "transform", "features_and_labels"]
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import mlflow
 
-from components.shared.contract import REPO_ROOT, Contract
+from components.shared.contract import Contract
+from components.shared.layout import Workdir
 from components.shared.tracking import ensure_experiment
 
 
-def configure(contract: Contract, workdir: Path) -> str:
+def configure(contract: Contract, workdir: Workdir) -> str:
     """Point MLflow (tracking and registry) at the store and return the contract's
     experiment id, created with its artifacts beside the store (see ensure_experiment)."""
     # MLflow draws a tqdm bar on stderr for every artifact download (each model load).
@@ -23,22 +22,6 @@ def configure(contract: Contract, workdir: Path) -> str:
     experiment_id = ensure_experiment(contract.experiment, workdir)
     mlflow.set_registry_uri(mlflow.get_tracking_uri())
     return experiment_id
-
-
-def git_commit() -> str | None:
-    """The checkout's commit, when the code runs from a git checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 @contextmanager

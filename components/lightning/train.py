@@ -18,7 +18,8 @@ from pytorch_lightning.plugins.environments import TorchElasticEnvironment
 from pytorch_lightning.strategies import DDPStrategy, Strategy
 
 from components.shared.contract import Contract
-from models.lightning_mlp import MLPClassifier, PenguinsDataModule
+from models.lightning.module import Classifier, TabularDataModule
+from models.lightning.network import build_network
 
 # TensorBoard's event writer imports TensorFlow whenever it is installed (here it is, for
 # the TFX half): ~5 s and a GB of memory in a pipeline that never uses it. The marker
@@ -31,7 +32,7 @@ if "tensorflow" not in sys.modules:
 
 @dataclass
 class TrainResult:
-    module: MLPClassifier  # with the best checkpoint's weights loaded
+    module: Classifier  # with the best checkpoint's weights loaded
     best_epoch: int
     best_checkpoint: str
 
@@ -164,10 +165,9 @@ def train(
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
 
-    data = PenguinsDataModule(x_train, y_train, x_eval, y_eval, hp.batch_size, hp.seed)
-    module = MLPClassifier(
-        x_train.shape[1], list(hp.hidden_units), len(contract.classes), hp.learning_rate
-    )
+    data = TabularDataModule(x_train, y_train, x_eval, y_eval, hp.batch_size, hp.seed)
+    network = build_network(x_train.shape[1], list(hp.hidden_units), len(contract.classes))
+    module = Classifier(network, hp.learning_rate)
     checkpoint = ModelCheckpoint(
         dirpath=Path(out_dir) / "checkpoints",
         filename="best-{epoch}",

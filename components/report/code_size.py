@@ -6,23 +6,11 @@ import io
 import tokenize
 from pathlib import Path
 
+from components.shared import stacks
 from components.shared.contract import REPO_ROOT
 
-# Where each stack's code lives; a file's stage is its module name.
-STACK_SOURCES: dict[str, tuple[str, ...]] = {
-    "tfx": (
-        "pipelines/tfx_pipeline.py",
-        "pipelines/kubeflow_runner.py",
-        "components/tfx",
-        "models/keras",
-    ),
-    "lightning": (
-        "pipelines/lightning_pipeline.py",
-        "components/lightning",
-        "models/lightning_mlp.py",
-        "models/lightning_pyfunc.py",
-    ),
-}
+# Code a stack needed: its files under these folders (stacks.toml), not its tests or docs.
+CODE_FOLDERS = ("pipelines/", "components/", "models/")
 
 
 def count_code_lines(source: str) -> int:
@@ -44,14 +32,9 @@ def count_code_lines(source: str) -> int:
 
 
 def _files(stack: str, root: Path) -> list[Path]:
-    files: list[Path] = []
-    for entry in STACK_SOURCES[stack]:
-        path = root / entry
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.py") if p.name != "__init__.py"))
-        elif path.exists():
-            files.append(path)
-    return files
+    wing = stacks.load(root)[stack]
+    code = tuple(p for p in wing.paths if p.startswith(CODE_FOLDERS))
+    return [p for p in stacks.files_under(code, root, suffix=".py") if p.name != "__init__.py"]
 
 
 def lines_per_stage(stack: str, root: Path = REPO_ROOT) -> dict[str, int]:

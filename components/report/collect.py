@@ -1,4 +1,5 @@
-"""Read back what both pipelines recorded in MLflow: the latest run of each stack."""
+"""Read back what the pipelines recorded in MLflow: the latest run of each stack in this
+tree (stacks.toml), found by its `pipeline` tag."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
+from components.shared import stacks
 from components.shared.tracking import CONFUSION_MATRIX_ARTIFACT
 
-STACKS = ("tfx", "lightning")
 CURVES = ("train_loss", "val_loss", "val_accuracy")
 
 
@@ -99,7 +100,7 @@ def latest_runs(experiment: str, client: MlflowClient | None = None) -> dict[str
     if exp is None:
         return {}
     found = {}
-    for stack in STACKS:
+    for stack in stacks.load():
         runs = client.search_runs(
             [exp.experiment_id],
             filter_string=f"tags.pipeline = '{stack}' and metrics.eval_accuracy >= 0",
@@ -117,7 +118,7 @@ def run_histories(experiment: str, client: MlflowClient | None = None) -> list[H
     if exp is None:
         return []
     histories = []
-    for stack in STACKS:
+    for stack in stacks.load():
         runs = client.search_runs(
             [exp.experiment_id], filter_string=f"tags.pipeline = '{stack}'", max_results=5000
         )

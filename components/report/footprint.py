@@ -1,4 +1,5 @@
-"""Install footprint per stack, measured from the installed distributions' RECORD files."""
+"""Install footprint per stack, measured from the installed distributions' RECORD files:
+the closure of the packages each stack asks for directly (stacks.toml)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,7 @@ import importlib.metadata as md
 import re
 from dataclasses import dataclass
 
-# The packages each stack asks for directly; everything else is what they pull in.
-STACK_ROOTS: dict[str, tuple[str, ...]] = {
-    "tfx": ("tfx", "dill"),
-    "lightning": ("torch", "pytorch-lightning", "mlflow", "great-expectations"),
-}
+from components.shared import stacks
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ def _megabytes(names: set[str], installed: dict[str, md.Distribution]) -> float:
 def measure() -> list[Footprint]:
     """Packages and MB each stack needs in this environment, and how much they share."""
     installed = _installed()
-    closures = {stack: _closure(roots, installed) for stack, roots in STACK_ROOTS.items()}
+    closures = {name: _closure(stack.packages, installed) for name, stack in stacks.load().items()}
     result = []
     for stack, names in closures.items():
         others = set().union(*(c for s, c in closures.items() if s != stack))

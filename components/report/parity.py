@@ -1,8 +1,10 @@
-"""Serving parity: both stacks' served models answer the same raw JSON rows.
+"""Serving parity: every stack's published model answers the same raw JSON rows.
 
-The TFX model is scored from the serving directory through its raw-feature signature
-(in a subprocess, so this layer imports no TensorFlow); the MLflow champion is served
-for real by `mlflow models serve` on loopback and asked over HTTP.
+What each stack published is what its latest evaluated MLflow run recorded in its
+`published_model` tag, read by format, never through a stack's code: a registered MLflow
+model (`models:/...`) is served for real by `mlflow models serve` on loopback and asked
+over HTTP; a TensorFlow SavedModel folder is scored through its raw-feature signature
+(components/report/saved_model.py, in a subprocess, so this layer imports no TensorFlow).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from components.shared.contract import REPO_ROOT, Contract
 from components.shared.dataset import load_split
+from components.shared.layout import Workdir
 from components.shared.processes import stop_process
 from components.shared.tracking import tracking_uri
 
@@ -40,10 +43,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def tfx_predictions(model_dir: Path, contract: Contract, rows: list[dict]) -> list[str]:
+def saved_model_predictions(model_dir: Path, contract: Contract, rows: list[dict]) -> list[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "components.tfx.predict", "--contract", str(contract.source),
-         str(model_dir)],
+        [sys.executable, "-m", "components.report.saved_model", "--contract",
+         str(contract.source), str(model_dir)],
         input=json.dumps(rows),
         capture_output=True,
         text=True,
@@ -53,10 +56,10 @@ def tfx_predictions(model_dir: Path, contract: Contract, rows: list[dict]) -> li
     return json.loads(result.stdout)["class"]
 
 
-def served_champion_predictions(
-    contract: Contract, workdir: Path, rows: list[dict], timeout: float = 180
+def served_predictions(
+    model_uri: str, workdir: Workdir, rows: list[dict], timeout: float = 180
 ) -> list[str]:
-    """Start `mlflow models serve` for models:/<name>@champion, ask it, stop it."""
+    """Start `mlflow models serve` for `model_uri`, ask it, stop it."""
     port = _free_port()
     bin_dir = Path(sys.executable).parent
     env = {
@@ -66,8 +69,7 @@ def served_champion_predictions(
         "MLFLOW_TRACKING_URI": tracking_uri(workdir),
     }
     server = subprocess.Popen(
-        [str(bin_dir / "mlflow"), "models", "serve", "-m",
-         f"models:/{contract.registered_model}@champion", "--env-manager", "local",
+        [str(bin_dir / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local",
          "-h", "127.0.0.1", "-p", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -104,34 +106,59 @@ def served_champion_predictions(
         stop_process(server)
 
 
-def measure_parity(contract: Contract, data: Path, workdir: Path, out_dir: Path) -> dict:
-    """Ask both served models the same eval rows; write and return parity.json."""
-    from components.tfx.predict import latest_push
+def _predictions(published: str, contract: Contract, workdir: Workdir, rows: list[dict]):  # noqa: ANN202
+    """(how the model was asked, its classes) for what a stack's run says it published."""
+    if published.startswith("models:/"):
+        return "MLflow model over `mlflow models serve`", served_predictions(
+            published, workdir, rows
+        )
+    if (Path(published) / "saved_model.pb").exists():
+        return "TensorFlow SavedModel (serving_raw signature)", saved_model_predictions(
+            Path(published), contract, rows
+        )
+    raise ValueError(f"cannot score {published}: neither a models:/ URI nor a SavedModel")
 
-    model_dir = latest_push(Path(workdir) / "serving" / "tfx" / contract.name)
-    if model_dir is None:
-        raise FileNotFoundError(f"no pushed TFX model under {workdir}/serving/tfx")
+
+def measure_parity(contract: Contract, data: Path, workdir: Workdir) -> dict:
+    """Ask every stack's published model the same eval rows; write and return
+    <report dir>/parity.json."""
+    import mlflow
+
+    from components.report.collect import latest_runs
+
+    mlflow.set_tracking_uri(tracking_uri(workdir))
+    published = {
+        stack: run.tags["published_model"]
+        for stack, run in latest_runs(contract.experiment).items()
+        if run.tags.get("published_model")
+    }
+    if len(published) < 2:
+        raise FileNotFoundError(
+            f"serving parity needs two published models; the runs in MLflow name {published}"
+        )
     rows, labels = raw_rows(contract, data)
-    tfx_classes = tfx_predictions(model_dir, contract, rows)
-    lightning_classes = served_champion_predictions(contract, workdir, rows)
-
-    def accuracy(predicted: list[str]) -> float:
-        return sum(p == t for p, t in zip(predicted, labels, strict=True)) / len(labels)
-
+    models = {}
+    classes = {}
+    for stack, model in published.items():
+        served_by, classes[stack] = _predictions(model, contract, workdir, rows)
+        models[stack] = {
+            "model": model,
+            "served_by": served_by,
+            "accuracy": sum(p == t for p, t in zip(classes[stack], labels, strict=True))
+            / len(labels),
+        }
+    answers = list(zip(*classes.values(), strict=True))
     parity = {
         "rows": len(rows),
-        "tfx_model": str(model_dir),
-        "lightning_model": f"models:/{contract.registered_model}@champion",
-        "tfx_accuracy": accuracy(tfx_classes),
-        "lightning_accuracy": accuracy(lightning_classes),
-        "agreement": sum(a == b for a, b in zip(tfx_classes, lightning_classes, strict=True))
-        / len(rows),
+        "models": models,
+        "agreement": sum(len(set(a)) == 1 for a in answers) / len(rows),
     }
+    out_dir = workdir.report(contract)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "parity.json").write_text(json.dumps(parity, indent=2))
+    accuracies = ", ".join(f"{s} accuracy {m['accuracy']:.3f}" for s, m in models.items())
     print(
-        f"serving parity on {len(rows)} eval rows: TFX accuracy {parity['tfx_accuracy']:.3f}, "
-        f"Lightning accuracy {parity['lightning_accuracy']:.3f}, "
+        f"serving parity on {len(rows)} eval rows: {accuracies}, "
         f"agreement {parity['agreement']:.3f}"
     )
     return parity

@@ -10,8 +10,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from components.report.collect import StackRun  # noqa: E402
+from components.shared import stacks  # noqa: E402
 
-COLORS = {"tfx": "#ff8f00", "lightning": "#792ee5"}
+
+def _color(stack: str) -> str | None:
+    wing = stacks.load().get(stack)
+    return wing.color if wing else None
 
 
 def _save(fig, path: Path) -> Path:
@@ -30,7 +34,7 @@ def _paired_bars(ax, labels: list[str], runs: dict[str, StackRun], values) -> No
             [values(run, label) or 0.0 for label in labels],
             width,
             label=stack,
-            color=COLORS.get(stack),
+            color=_color(stack),
         )
     ax.set_xticks(
         [j + width * (len(runs) - 1) / 2 for j in range(len(labels))],
@@ -45,7 +49,7 @@ def step_times(runs: dict[str, StackRun], path: Path) -> Path:
     fig, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 3.6), squeeze=False)
     for ax, (stack, run) in zip(axes[0], runs.items(), strict=False):
         names = list(run.step_times)
-        ax.barh(names, [run.step_times[n] for n in names], color=COLORS.get(stack))
+        ax.barh(names, [run.step_times[n] for n in names], color=_color(stack))
         ax.invert_yaxis()
         ax.set_title(f"{stack}: wall time per step (s)")
     return _save(fig, path)
@@ -91,7 +95,7 @@ def curves(runs: dict[str, StackRun], path: Path) -> Path | None:
         for ax, key in zip(axes, ("train_loss", "val_loss"), strict=False):
             points = run.curves.get(key)
             if points:
-                ax.plot(*zip(*points, strict=False), label=stack, color=COLORS.get(stack))
+                ax.plot(*zip(*points, strict=False), label=stack, color=_color(stack))
                 ax.set_title(key.replace("_", " ") + " per epoch")
                 ax.set_xlabel("epoch")
     for ax in axes:

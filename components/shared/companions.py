@@ -1,16 +1,19 @@
-"""The command line both stacks' companion generators share (TFX schema, drift reference).
+"""Contract companions: the files each stack generates from a contract, beside it.
 
-Each stack writes its own companion file of a contract; this runs its writer over the
-contracts given on the command line. Several at once: `make contract-artifacts` passes
-data/*.yaml.
+Each stack names its companion module in stacks.toml; that module's `write_companion`
+writes the file. `python -m components.shared.companions CONTRACT.yaml...` writes every
+stack's companion of each contract (`make contract-artifacts` passes data/*.yaml); a
+stack's own module, run with `python -m`, writes only its own.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from components.shared import stacks
 from components.shared.contract import Contract, load_contract
 
 
@@ -26,3 +29,17 @@ def write_companions(argv: list[str], module: str, write: Callable[[Contract], P
     for path in argv:
         print(f"wrote {write(load_contract(path))}")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """Every stack's companion of each contract in `argv`."""
+    for stack in stacks.load().values():
+        module = importlib.import_module(stack.companion_module)
+        code = write_companions(argv, stack.companion_module, module.write_companion)
+        if code:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -90,15 +90,10 @@ class Contract:
                 return c
         raise KeyError(name)
 
-    @property
-    def schema_path(self) -> Path:
-        """The curated TFDV schema generated from this contract (TFX pipeline)."""
-        return self.source.with_name(f"{self.name}.schema.pbtxt")
-
-    @property
-    def reference_path(self) -> Path:
-        """Reference statistics of the shipped data, for the drift check."""
-        return self.source.with_name(f"{self.name}.reference.json")
+    def companion(self, suffix: str) -> Path:
+        """A file a stack generates from this contract, beside it: data/<name><suffix>
+        (each stack's suffix is in stacks.toml)."""
+        return self.source.with_name(f"{self.name}{suffix}")
 
     def with_overrides(self, **changes: Any) -> Contract:
         """A copy with some fields replaced (e.g. another data path)."""

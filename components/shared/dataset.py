@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,24 +259,50 @@ def _parse_typed(data: bytes, contract: Contract) -> pd.DataFrame | None:
     return typed
 
 
-def materialize_split(path: Path, contract: Contract, out_root: Path) -> Path:
-    """Write the split where TFX's CsvExampleGen reads it: <dir>/{train,eval}/data.csv,
-    each split's rows in an order shuffled with the contract's split seed.
+@dataclass(frozen=True)
+class Snapshot:
+    """One run's view of its data file, taken once: the file's hash, the split's sizes,
+    and the folder holding the split as CSV files (<split_dir>/{train,eval}/data.csv)."""
+
+    data: Path
+    sha256: str
+    split_dir: Path
+    sizes: dict[str, int]
+
+    @property
+    def rows(self) -> int:
+        return sum(self.sizes.values())
+
+    @property
+    def eval_file(self) -> Path:
+        return self.split_dir / "eval" / "data.csv"
+
+
+SNAPSHOT_RECORD = "snapshot.json"
+
+
+def snapshot(path: Path, contract: Contract, out_root: Path, sha256: str | None = None) -> Snapshot:
+    """Hash the file (unless its `sha256` is given), and write its split where TFX's
+    CsvExampleGen reads it, each split's rows in an order shuffled with the contract's
+    split seed; the file is read at most once.
 
     Shuffled here, once and reproducibly, so that no step downstream has to: TFX's own
     ExampleGen shuffles by grouping every example by a random key, which holds the whole
-    dataset in memory on Beam's DirectRunner (components/tfx/example_gen.py).
+    dataset in memory on Beam's DirectRunner.
 
-    The directory is named by the data's hash and written once, so an unchanged input
-    keeps its file fingerprints and a rerun hits TFX's cache.
+    The folder is named by the data's hash and written once, so an unchanged input
+    keeps its file fingerprints and a rerun hits TFX's cache; its sizes are kept beside
+    it, so a rerun reads nothing.
     """
-    digest = file_sha256(Path(path))
+    path = Path(path)
+    digest = sha256 or file_sha256(path)
     key = hashlib.sha256(
         f"{digest}:{contract.split_seed}:{contract.eval_fraction}:shuffled".encode()
     ).hexdigest()[:16]
     target = Path(out_root) / f"{contract.name}-{key}"
-    if (target / "eval" / "data.csv").exists():
-        return target
+    record = target / SNAPSHOT_RECORD
+    if record.exists():
+        return Snapshot(path, digest, target, json.loads(record.read_text()))
     train, eval_ = split_raw(path, contract)
     # TFDV's schema has no row-count constraint, and ExampleGen fails on an empty split.
     rows = len(train) + len(eval_)
@@ -283,11 +311,15 @@ def materialize_split(path: Path, contract: Contract, out_root: Path) -> Path:
             f"data file has {rows} rows ({len(train)} train, {len(eval_)} eval); "
             f"the contract asks for at least {contract.min_rows}: {path}"
         )
+    shutil.rmtree(target, ignore_errors=True)  # a folder from before sizes were recorded
     staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)  # left by a killed run
     shuffle = np.random.default_rng(contract.split_seed)
     for name, frame in (("train", train), ("eval", eval_)):
         (staging / name).mkdir(parents=True, exist_ok=True)
         frame = frame.take(shuffle.permutation(len(frame)))
         frame.to_csv(staging / name / "data.csv", index=False)
+    sizes = {"train": len(train), "eval": len(eval_)}
+    (staging / SNAPSHOT_RECORD).write_text(json.dumps(sizes))
     staging.rename(target)
-    return target
+    return Snapshot(path, digest, target, sizes)

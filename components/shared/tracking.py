@@ -2,7 +2,9 @@
 for column in the MLflow UI and the report can read them back.
 
 Names every run uses:
-  tags     pipeline (tfx | lightning), outcome (see OUTCOMES), outcome_detail
+  tags     pipeline (the stack's key in stacks.toml), outcome (components/shared/outcome.py),
+           outcome_detail; lineage_store, lineage_recorded, published_model (what the run
+           published: a models:/ URI or a SavedModel folder), read by the report
   params   the contract's hyperparameters, data_sha256, train_rows, eval_rows
   metrics  eval_accuracy, eval_f1_<class>, eval_log_loss (when the stack computes it);
            time_<step>_s per step and time_total_s; per epoch (step = epoch):
@@ -17,8 +19,9 @@ import socket
 from pathlib import Path
 
 from components.shared.contract import Contract
+from components.shared.layout import Workdir
+from components.shared.outcome import Outcome
 
-OUTCOMES = ("pushed", "promoted", "data_invalid", "not_blessed", "error")
 CONFUSION_MATRIX_ARTIFACT = "eval/confusion_matrix.json"
 
 
@@ -37,34 +40,27 @@ def contract_params(contract: Contract) -> dict[str, object]:
     }
 
 
-def tracking_uri(workdir: Path) -> str:
+def tracking_uri(workdir: Workdir) -> str:
     """MLFLOW_TRACKING_URI when set (e.g. a shared server), else the workdir's SQLite store."""
-    return (
-        os.environ.get("MLFLOW_TRACKING_URI")
-        or f"sqlite:///{Path(workdir).resolve() / 'mlflow' / 'mlflow.db'}"
-    )
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{workdir.mlflow_db}"
 
 
 def is_server(uri: str) -> bool:
     return uri.startswith(("http://", "https://", "databricks"))
 
 
-def artifact_root(workdir: Path) -> str:
-    return (Path(workdir) / "mlflow" / "artifacts").resolve().as_uri()
-
-
-def ensure_experiment(name: str, workdir: Path) -> str:
+def ensure_experiment(name: str, workdir: Workdir) -> str:
     """The experiment's id, created with artifacts beside the store (MLflow's default with
     a SQLite URI is ./mlruns in the current directory) and opening on training runs."""
     import mlflow
 
     uri = tracking_uri(workdir)
     mlflow.set_tracking_uri(uri)
-    (Path(workdir) / "mlflow").mkdir(parents=True, exist_ok=True)
+    workdir.mlflow.mkdir(parents=True, exist_ok=True)
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is None:
         # A tracking server decides where artifacts go; a local store needs a location.
-        location = None if is_server(uri) else artifact_root(workdir)
+        location = None if is_server(uri) else workdir.mlflow_artifacts.as_uri()
         try:
             experiment_id = mlflow.create_experiment(name, artifact_location=location)
         except mlflow.exceptions.MlflowException:
@@ -138,7 +134,7 @@ def sweep_stale_runs(experiment_id: str, pipeline: str) -> list[str]:
     for run in running:
         if not _process_gone(run.data.tags):
             continue
-        client.set_tag(run.info.run_id, "outcome", "error")
+        client.set_tag(run.info.run_id, "outcome", Outcome.ERROR.value)
         client.set_tag(
             run.info.run_id,
             "outcome_detail",

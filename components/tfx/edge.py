@@ -42,13 +42,7 @@ from components.shared.processes import (
     lower_priority,
     read_job,
 )
-
-MISSING_CATEGORY = "__missing__"  # as components/tfx/transform/transform_module.py
-SUFFIX = "_xf"
-
-
-def edge_dir(workdir: Path, contract: Contract) -> Path:
-    return Path(workdir) / "edge" / "tfx" / contract.name
+from models.keras.features import MISSING_CATEGORY, transformed_name
 
 
 def preprocessing_constants(transform_graph_uri: str, contract: Contract) -> dict:
@@ -76,7 +70,9 @@ def preprocessing_constants(transform_graph_uri: str, contract: Contract) -> dic
     transformed = tf_out.transform_raw_features(probe, drop_unused_features=True)
     numeric = {}
     for column in contract.numeric_features:
-        z0, z1 = np.asarray(transformed[column.name + SUFFIX]).reshape(-1)[:2].astype(float)
+        z0, z1 = (
+            np.asarray(transformed[transformed_name(column.name)]).reshape(-1)[:2].astype(float)
+        )
         std = 1.0 / (z1 - z0)
         numeric[column.name] = {"mean": -z0 * std, "std": std}
     vocabularies = {
@@ -104,7 +100,9 @@ def _edge_module(push_dir: Path, constants: dict, contract: Contract):  # noqa: 
         for name, stats in constants["numeric"].items():
             x = columns[name]
             x = tf.where(tf.math.is_nan(x), tf.constant(stats["mean"], tf.float32), x)
-            features[name + SUFFIX] = tf.reshape((x - stats["mean"]) / stats["std"], [-1, 1])
+            features[transformed_name(name)] = tf.reshape(
+                (x - stats["mean"]) / stats["std"], [-1, 1]
+            )
         for name, vocabulary in constants["vocabularies"].items():
             x = columns[name]
             matches = tf.equal(x[:, tf.newaxis], tf.constant(vocabulary)[tf.newaxis, :])
@@ -116,7 +114,7 @@ def _edge_module(push_dir: Path, constants: dict, contract: Contract):  # noqa: 
             # select on strings is not a TFLite builtin.
             missing = vocabulary.index(MISSING_CATEGORY) if MISSING_CATEGORY in vocabulary else oov
             index = tf.where(tf.equal(x, ""), missing, index)
-            features[name + SUFFIX] = tf.reshape(tf.cast(index, tf.int64), [-1, 1])
+            features[transformed_name(name)] = tf.reshape(tf.cast(index, tf.int64), [-1, 1])
         probabilities = network(**features)["probabilities"]
         return {"probabilities": probabilities, "class_index": tf.argmax(probabilities, axis=1)}
 

@@ -14,7 +14,7 @@ waiting in memory for the whole dataset (on Beam's DirectRunner, 1M rows held 0.
   reads the split's files once before the pipeline is built.
 - Stock ExampleGen shuffles every split before writing it (`write_split.WriteSplit`, a
   Reshuffle: a GroupByKey on a random key per example). The split files are shuffled
-  already, reproducibly, by components/shared/dataset.materialize_split, so the
+  already, reproducibly, by components/shared/dataset.snapshot, so the
   examples are written in their order.
 
 Without the Reshuffle, the stock reader (a whole file per worker) would also have left

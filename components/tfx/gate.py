@@ -11,7 +11,7 @@ from pathlib import Path
 from tensorflow_data_validation.utils.anomalies_util import load_anomalies_binary
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-# Not `tfx.v1`: it imports Google Cloud extensions too (pipelines/tfx_pipeline.py).
+# Not `tfx.v1`: it imports Google Cloud extensions too (pipelines/tfx/pipeline.py).
 from tfx.dsl.component.experimental.annotations import InputArtifact
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types.standard_artifacts import ExampleAnomalies

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from components.shared.contract import Contract
+from components.shared.layout import Workdir
+from components.shared.outcome import Outcome
 from components.shared.processes import (
     WaitingChild,
     exit_without_final_collection,
@@ -32,6 +34,7 @@ from components.shared.tracking import (
     process_tags,
     sweep_stale_runs,
 )
+from components.tfx import STACK
 
 if TYPE_CHECKING:
     from components.tfx.reports import NodeRun
@@ -129,7 +132,7 @@ def training_curves(model_run_uri: str) -> dict[str, list[tuple[int, float]]]:
 def gather(
     contract: Contract,
     nodes: dict[str, NodeRun],
-    outcome: str,
+    outcome: Outcome,
     detail: str,
     data_sha256: str,
     split_sizes: dict[str, int],
@@ -138,16 +141,16 @@ def gather(
     elapsed_s: float,
 ) -> dict:
     """What `write` logs, read from TFX's outputs, as JSON-ready values."""
+    artifacts = {a.id for n in nodes.values() for a in (*_flat(n.inputs), *_flat(n.outputs))}
     tags = {
-        "pipeline": "tfx",
+        "pipeline": STACK,
         "contract": contract.name,
-        "outcome": outcome,
+        "outcome": outcome.value,
         "outcome_detail": detail[:5000],
         "lineage_store": f"MLMD {metadata_db}",
+        "lineage_recorded": f"{len(nodes)} executions, {len(artifacts)} artifacts in MLMD",
         "lineage_executions": str(len(nodes)),
-        "lineage_artifacts": str(
-            len({a.id for n in nodes.values() for a in (*_flat(n.inputs), *_flat(n.outputs))})
-        ),
+        "lineage_artifacts": str(len(artifacts)),
         "mlmd_execution_states": json.dumps({n.node_id: n.state for n in nodes.values()}),
         "mlmd_execution_ids": json.dumps({n.node_id: n.execution_id for n in nodes.values()}),
     }
@@ -180,11 +183,11 @@ def gather(
     pusher = nodes.get("Pusher")
     pushed = pusher.outputs.get("pushed_model") if pusher else None
     if pushed and pushed[0].custom_properties["pushed"].int_value == 1:
-        tags["pushed_model"] = pushed[0].custom_properties["pushed_destination"].string_value
+        tags["published_model"] = pushed[0].custom_properties["pushed_destination"].string_value
     return {
         "experiment": contract.experiment,
-        "run_name": f"tfx-{time.strftime('%Y%m%d-%H%M%S')}",
-        "status": "FINISHED" if outcome in ("pushed", "not_blessed") else "FAILED",
+        "run_name": f"{STACK}-{time.strftime('%Y%m%d-%H%M%S')}",
+        "status": "FINISHED" if outcome in (Outcome.PUSHED, Outcome.NOT_BLESSED) else "FAILED",
         "tags": tags,
         "params": {
             "data_sha256": data_sha256,
@@ -197,14 +200,14 @@ def gather(
     }
 
 
-def write(job: dict, workdir: Path) -> str:
+def write(job: dict, workdir: Workdir) -> str:
     """Log a gathered run; returns its MLflow run id."""
     import mlflow
     from mlflow.entities import Metric, Param
 
     experiment_id = ensure_experiment(job["experiment"], workdir)
     # The recording is short, but a process killed during it leaves a RUNNING run.
-    sweep_stale_runs(experiment_id, "tfx")
+    sweep_stale_runs(experiment_id, STACK)
     tags = {**process_tags(), **job["tags"]}
     # One log_batch: a log_metric per value is a store transaction each, and the
     # training curves alone are about 120 values.
@@ -224,8 +227,8 @@ def write(job: dict, workdir: Path) -> str:
 class PendingRecord:
     """`write` in a child process that opens the store while the pipeline runs."""
 
-    def __init__(self, contract: Contract, workdir: Path, log: Path) -> None:
-        args = ["--workdir", str(Path(workdir).resolve()), "--experiment", contract.experiment]
+    def __init__(self, contract: Contract, workdir: Workdir, log: Path) -> None:
+        args = ["--workdir", str(workdir.root), "--experiment", contract.experiment]
         self._child = WaitingChild("components.tfx.mlflow_record", args, log=log)
 
     def start(self, job: dict) -> Callable[[], str]:
@@ -260,11 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--experiment", required=True)
     args = parser.parse_args(argv)
     lower_priority()
-    ensure_experiment(args.experiment, args.workdir)  # the store, before the job comes
+    workdir = Workdir(args.workdir)
+    ensure_experiment(args.experiment, workdir)  # the store, before the job comes
     job = read_job()
     if job is None:
         return 0
-    print(write(job, args.workdir))
+    print(write(job, workdir))
     return 0
 
 

@@ -1,7 +1,7 @@
 """Pusher executor whose push appears in the serving directory all at once.
 
 TFX's Pusher copies the model file by file into <base>/<unix time>/, saved_model.pb last.
-A reader (TF Serving, components/tfx/predict.latest_push) watching <base> can then see a
+A reader (TF Serving, Workdir.latest_push) watching <base> can then see a
 directory with no saved_model.pb yet, or one whose saved_model.pb is still being written;
 a process killed mid-copy leaves such a directory behind for good. This executor lets the
 stock Pusher copy into a staging directory beside <base>, then renames the finished

@@ -16,6 +16,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.shared.companions import write_companions
 from components.shared.contract import Column, Contract
+from components.tfx import schema_path
 
 
 def _feature(column: Column, contract: Contract) -> schema_pb2.Feature:
@@ -64,15 +65,15 @@ def schema_text(contract: Contract) -> str:
     return header + text_format.MessageToString(build_schema(contract))
 
 
-def write_schema(contract: Contract, path: Path | None = None) -> Path:
-    """Write the schema beside the contract (contract.schema_path) or to `path`."""
-    target = Path(path) if path is not None else contract.schema_path
+def write_companion(contract: Contract, path: Path | None = None) -> Path:
+    """Write the schema beside the contract (schema_path(contract)) or to `path`."""
+    target = Path(path) if path is not None else schema_path(contract)
     target.write_text(schema_text(contract))
     return target
 
 
 def main(argv: list[str]) -> int:
-    return write_companions(argv, "components.tfx.schema", write_schema)
+    return write_companions(argv, "components.tfx.schema", write_companion)
 
 
 if __name__ == "__main__":

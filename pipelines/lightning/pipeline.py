@@ -1,0 +1,249 @@
+"""The Lightning + MLflow pipeline, wired: ingest -> validate (GE) -> drift -> preprocess
+-> train (Lightning) -> evaluate (gates) -> promote (MLflow registry alias).
+
+Every step lives in components/lightning/; this module only wires them, logging each
+step's results to the active MLflow run. The run itself (MLflow run, torchrun ranks, the
+outcome) is pipelines/lightning/run.py. Heavy imports (torch, Lightning) happen after
+the data has passed validation, so bad data is rejected quickly.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from components.lightning import STACK, reference_path
+from components.shared.contract import Contract
+from components.shared.layout import Workdir
+from components.shared.outcome import Outcome
+from components.shared.tracking import contract_params
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from mlflow.tracking import MlflowClient
+
+    from components.lightning.torchrun import Handoff, TrainInputs
+    from components.lightning.train import TrainResult
+    from components.shared.dataset import Split
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How the steps ended: the run's outcome, why (the outcome_detail tag), and the line
+    the run prints last."""
+
+    outcome: Outcome
+    detail: str
+    message: str
+
+
+@dataclass
+class Distribution:
+    """How training is spread: the CLI's --devices/--strategy/--num-nodes, and under
+    torchrun the handoff to the ranks that only train."""
+
+    devices: int
+    strategy: str
+    num_nodes: int
+    handoff: Handoff
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _stop(problem: str, details: list[str]) -> Ended:
+    """Stopped by data validation: say why; the run ends FAILED (exit code 2)."""
+    for detail in details:
+        print(f"  - {detail}", file=sys.stderr)
+    return Ended(Outcome.DATA_INVALID, problem, f"stopped: {problem}")
+
+
+def fit(
+    inputs: TrainInputs, contract: Contract, devices: int, strategy: str, num_nodes: int
+) -> TrainResult | None:
+    from components.lightning import train
+
+    return train.train(
+        inputs.x_train, inputs.y_train, inputs.x_eval, inputs.y_eval, contract,
+        inputs.out_dir, devices=devices, num_nodes=num_nodes, strategy=strategy,
+        tracking_uri=inputs.tracking_uri, run_id=inputs.run_id,
+        tensorboard_dir=inputs.tensorboard_dir,
+    )  # fmt: skip
+
+
+def run_steps(
+    contract: Contract,
+    data: Path,
+    workdir: Workdir,
+    out_dir: Path,
+    client: MlflowClient,
+    run_id: str,
+    uri: str,
+    spread: Distribution,
+) -> Ended:
+    """Every step after the MLflow run is open; `out_dir` is this run's folder."""
+    import mlflow
+
+    from components.lightning import drift, ingest, tracking, validate_data
+
+    mlflow.log_params(
+        {
+            **contract_params(contract),
+            "devices": spread.devices,
+            "num_nodes": spread.num_nodes,
+            "strategy": spread.strategy,
+            "data_path": str(Path(data).resolve()),
+        }
+    )
+
+    with tracking.timed("ingest"):
+        split = ingest.ingest(contract, data)
+        batch = ingest.whole_batch(split)
+    mlflow.log_params(
+        {"data_sha256": split.data_sha256, **{f"{k}_rows": v for k, v in split.sizes.items()}}
+    )
+    ingest.log_dataset(split, contract, data)
+
+    with tracking.timed("validate"):
+        report = validate_data.validate(batch, contract, out_dir)
+    mlflow.log_dict(report.results, "validation/ge_results.json")
+    if report.docs_dir.exists():
+        mlflow.log_artifacts(str(report.docs_dir), "validation/data_docs")
+    mlflow.log_metric("validation_failed_expectations", len(report.failures))
+    if not report.success:
+        print(
+            f"data validation failed: {len(report.failures)} expectation(s) "
+            f"(Data Docs: {report.docs_dir / 'index.html'})",
+            file=sys.stderr,
+        )
+        columns = ", ".join(report.columns) or "table"
+        return _stop(
+            f"data validation failed on column(s) {columns}",
+            [str(f) for f in report.failures],
+        )
+
+    with tracking.timed("drift"):
+        reference = drift.load_reference(contract)
+        findings, measured = drift.check_drift(batch, contract, reference)
+    mlflow.log_dict(
+        {"measured": measured, "findings": [str(f) for f in findings]}, "validation/drift.json"
+    )
+    if findings:
+        print(f"drift check failed against {reference_path(contract)}", file=sys.stderr)
+        columns = ", ".join(f.column for f in findings)
+        return _stop(f"drift on column(s) {columns}", [str(f) for f in findings])
+
+    return _train_and_promote(contract, split, workdir, out_dir, client, run_id, uri, spread)
+
+
+def _export_edge(
+    model_uri: str,
+    contract: Contract,
+    eval_rows: pd.DataFrame,
+    served_probs: np.ndarray,
+    workdir: Workdir,
+) -> None:
+    """ONNX export of the new champion (components/lightning/edge.py), checked against
+    the served model's probabilities on the run's eval rows, both in memory already (the
+    reload gate compared them with the logged model; scoring or reading the rows again
+    raised the peak memory of a large run); optional packages, so a failure is a note,
+    kept in edge.json, and never changes the exit code."""
+    from components.lightning import edge
+
+    out_dir = workdir.edge(STACK, contract)
+    result = edge.export_or_record(model_uri, contract, eval_rows, out_dir, served_probs)
+    if "error" in result:
+        print(f"warning: ONNX export skipped: {result['error']}", file=sys.stderr)
+    else:
+        _say(
+            f"edge: {result['artifact']} ({result['size_bytes'] / 1024:.0f} KiB), "
+            f"agreement {result['agreement']:.3f} on {result['rows']} eval rows"
+        )
+
+
+def _train_and_promote(
+    contract: Contract,
+    split: Split,
+    workdir: Workdir,
+    out_dir: Path,
+    client: MlflowClient,
+    run_id: str,
+    uri: str,
+    spread: Distribution,
+) -> Ended:
+    import mlflow
+
+    from components.lightning import evaluate, package, preprocess, promote, tracking
+    from components.lightning.torchrun import TrainInputs
+    from models.lightning.pyfunc import predict_frame
+
+    with tracking.timed("preprocess"):
+        preprocessing = preprocess.fit(split.train, contract)
+        x_train, y_train = preprocess.features_and_labels(split.train, preprocessing, contract)
+        x_eval, y_eval = preprocess.features_and_labels(split.eval, preprocessing, contract)
+    mlflow.log_dict(preprocessing, "preprocessing.json")
+
+    inputs = TrainInputs(
+        x_train, y_train, x_eval, y_eval, out_dir, tracking_uri=uri, run_id=run_id,
+        tensorboard_dir=workdir.tensorboard(STACK, contract),
+    )  # fmt: skip
+    with tracking.timed("train"):
+        # Under torchrun the other ranks get the same inputs and settings, then all fit.
+        spread.handoff.send(inputs, contract)
+        trained = fit(inputs, contract, spread.devices, spread.strategy, spread.num_nodes)
+    assert trained is not None  # rank 0 (or the only process) gets the result
+    mlflow.log_metric("best_epoch", trained.best_epoch)
+
+    features = split.eval[preprocessing["feature_columns"]]
+    with tracking.timed("evaluate"):
+        expected = predict_frame(trained.module.net, x_eval, list(contract.classes))
+        probs = expected[[f"prob_{c}" for c in contract.classes]].to_numpy()
+        scores = evaluate.metrics(probs, y_eval, contract.classes)
+        mlflow.log_metrics(scores)
+        mlflow.log_dict(
+            evaluate.confusion(probs, y_eval, contract.classes), "eval/confusion_matrix.json"
+        )
+        model_uri = package.log_model(
+            trained.module.net, preprocessing, contract, features, expected, out_dir / "model"
+        )
+        accuracy = scores["eval_accuracy"]
+        labels = split.eval[contract.label]
+        champion_gate, champion_accuracy = evaluate.gate_champion(
+            accuracy, contract, client, features, labels
+        )
+        if champion_accuracy is not None:
+            mlflow.log_metric("champion_eval_accuracy", champion_accuracy)
+        gates = [
+            evaluate.gate_min_accuracy(accuracy, contract),
+            champion_gate,
+            evaluate.gate_reload(model_uri, features, expected),
+        ]
+    for gate in gates:
+        mlflow.log_metric(f"gate_{gate.name}_passed", float(gate.passed))
+    mlflow.log_dict([gate.__dict__ for gate in gates], "evaluation/gates.json")
+
+    with tracking.timed("promote"):
+        version, promoted = promote.promote(
+            client, contract.registered_model, model_uri, run_id, gates
+        )
+    mlflow.set_tags(
+        {
+            "model_version": str(version),
+            "published_model": f"models:/{contract.registered_model}/{version}" if promoted else "",
+        }
+    )
+    mlflow.set_tag("promoted", str(promoted).lower())
+    for gate in gates:
+        print(f"gate {gate.name}: {'pass' if gate.passed else 'FAIL'} ({gate.detail})")
+    if promoted:
+        _export_edge(model_uri, contract, features, probs, workdir)
+        message = f"promoted {contract.registered_model} version {version} to champion"
+        return Ended(Outcome.PROMOTED, message, message)
+    why = "; ".join(f"{g.name}: {g.detail}" for g in gates if not g.passed)
+    return Ended(
+        Outcome.NOT_BLESSED, why, f"not promoted: {why} (version {version} tagged rejected)"
+    )

@@ -1,0 +1,73 @@
+"""The TFX wing's subcommand, `python -m pipelines tfx`, registered by the CLI.
+
+Cheap to import (the CLI imports it to build --help): TFX is imported only to run, and
+not even then when the run would repeat the last push (pipelines/tfx/fingerprint.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from components.shared.contract import Contract
+from components.shared.dataset import file_sha256
+from components.shared.layout import Workdir
+from components.shared.outcome import ExitCode
+from pipelines.tfx.beam_options import MULTI_PROCESSING_FROM_ROWS
+
+NAME = "tfx"
+HELP = "run the TFX pipeline on Apache Beam"
+
+
+def _rows(number: int) -> str:
+    return f"{number // 1000:,}k" if number % 1000 == 0 else f"{number:,}"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options only this pipeline takes (the CLI adds --contract, --data, --workdir)."""
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="pass ARG to every Beam-powered component (repeatable), "
+        "e.g. --beam-arg=--direct_running_mode=multi_processing; without a mode or "
+        f"runner, DirectRunner runs in memory below {_rows(MULTI_PROCESSING_FROM_ROWS)} "
+        "rows, one process per core from there",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="run TFX even when data, contract, code and Beam args are unchanged since "
+        "its last push (otherwise that run is reported in under a second)",
+    )
+
+
+def runner(
+    args: argparse.Namespace, contract: Contract, data: Path, workdir: Workdir
+) -> Callable[[], int]:
+    """What `python -m pipelines tfx` (and `all`) runs for these parsed arguments."""
+    return lambda: run(contract, data, workdir, args.beam_arg, args.force)
+
+
+def run(contract: Contract, data: Path, workdir: Workdir, beam_args: list[str], force: bool) -> int:
+    """The TFX pipeline, unless it would only repeat its last push: that check needs no
+    TFX import, the run itself does."""
+    from pipelines.tfx import fingerprint
+
+    data_sha256 = file_sha256(data)
+    previous = (
+        None if force else fingerprint.unchanged_run(contract, data_sha256, workdir, beam_args)
+    )
+    if previous is not None:
+        print(
+            f"TFX: data, contract, code and Beam args unchanged since the run of "
+            f"{previous['finished']}, and its push is still the latest; nothing to run "
+            f"(--force runs it anyway). That run: {previous['summary']}",
+            flush=True,
+        )
+        return ExitCode.OK
+    from pipelines.tfx import run as tfx_run
+
+    return tfx_run.run(contract, data, workdir, beam_args=beam_args, data_sha256=data_sha256)

@@ -1,0 +1,210 @@
+"""The TFX pipeline, wired: validate, transform, train, evaluate and push, on Apache Beam.
+
+CsvExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> AnomaliesGate
+-> Transform -> Trainer -> Resolver(latest blessed) -> Evaluator -> Cond(blessed): Pusher.
+
+Wiring only, as TFX's own template (tfx/experimental/templates/penguin/pipeline): the
+local runner is pipelines/tfx/run.py, the Kubeflow compiler kubeflow_runner.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import tensorflow_model_analysis as tfma
+
+# The modules themselves, not the `tfx.v1` facade: importing `tfx.v1` also imports its
+# Google Cloud extensions (google.cloud.aiplatform), seconds of every run.
+from tfx.components import Evaluator, ExampleValidator, StatisticsGen, Trainer, Transform
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.experimental.conditionals.conditional import Cond
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
+    LatestBlessedModelStrategy,
+)
+from tfx.orchestration.metadata import sqlite_metadata_connection_config
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import example_gen_pb2, pusher_pb2
+from tfx.types import Channel, standard_artifacts
+
+from components.shared.contract import REPO_ROOT, Contract
+from components.shared.layout import Workdir
+from components.tfx import STACK, schema_path
+from components.tfx.example_gen import NullAwareCsvExampleGen
+from components.tfx.gate import AnomaliesGate
+from components.tfx.push import AtomicPusher
+from models.keras.features import PREDICTIONS, transformed_name
+
+# User code by module file: TFX packages the module's folder into a wheel and keys its
+# cache on it, so an edit there reruns Transform and Trainer (a dotted path would not).
+TRANSFORM_MODULE = REPO_ROOT / "models" / "keras" / "preprocessing.py"
+TRAINER_MODULE = REPO_ROOT / "models" / "keras" / "model.py"
+ACCURACY = "SparseCategoricalAccuracy"
+GATE_ID = "AnomaliesGate"
+
+
+def pipeline_name(contract: Contract) -> str:
+    return f"{contract.name}-{STACK}"
+
+
+def eval_config(contract: Contract) -> tfma.EvalConfig:
+    """Accuracy gates (absolute floor, allowed drop against the baseline) and per-class metrics."""
+    accuracy = tfma.MetricConfig(
+        class_name=ACCURACY,
+        threshold=tfma.MetricThreshold(
+            value_threshold=tfma.GenericValueThreshold(
+                lower_bound={"value": contract.min_accuracy}
+            ),
+            # Ignored by TFMA on the first run, when there is no blessed baseline yet.
+            change_threshold=tfma.GenericChangeThreshold(
+                direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+                absolute={"value": -contract.max_accuracy_drop},
+            ),
+        ),
+    )
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name="serving_default",
+                label_key=transformed_name(contract.label),
+                prediction_key=PREDICTIONS,
+                preprocessing_function_names=["transform_features"],
+            )
+        ],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    accuracy,
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+                ]
+            ),
+            # Per-class precision and recall, class i = contract.classes[i].
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(class_name="Precision"),
+                    tfma.MetricConfig(class_name="Recall"),
+                    tfma.MetricConfig(class_name="F1Score"),
+                ],
+                binarize=tfma.BinarizationOptions(
+                    class_ids={"values": list(range(len(contract.classes)))}
+                ),
+            ),
+        ],
+    )
+
+
+def feature_config(contract: Contract) -> dict:
+    """The contract's features and classes, as the user modules receive them."""
+    return {
+        "numeric": [c.name for c in contract.numeric_features],
+        "categorical": [c.name for c in contract.categorical_features],
+        "label": contract.label,
+        "classes": list(contract.classes),
+    }
+
+
+def create_pipeline(
+    contract: Contract,
+    split_dir: Path,
+    workdir: Workdir,
+    schema_file: Path | None = None,
+    beam_pipeline_args: Sequence[str] = (),
+) -> Pipeline:
+    """The pipeline over an already materialised split (<split_dir>/{train,eval}/*.csv).
+
+    `schema_file` defaults to the contract's curated schema (data/<name>.schema.pbtxt).
+    """
+    schema_file = schema_file or schema_path(contract)
+    example_gen = NullAwareCsvExampleGen(
+        input_base=str(split_dir),
+        input_config=example_gen_pb2.Input(
+            splits=[
+                example_gen_pb2.Input.Split(name="train", pattern="train/*"),
+                example_gen_pb2.Input.Split(name="eval", pattern="eval/*"),
+            ]
+        ),
+    ).with_id("CsvExampleGen")
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = ImportSchemaGen(schema_file=str(schema_file))
+    example_validator = ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"]).with_id(GATE_ID)
+
+    transform = Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        module_file=str(TRANSFORM_MODULE),
+        custom_config=feature_config(contract),
+        # StatisticsGen and ExampleValidator already profile and check the raw data; the
+        # pre/post-transform statistics would be a second and third pass over it. The
+        # Trainer reads the transformed schema from the transform graph.
+        disable_statistics=True,
+        # The analyzer cache pays off only when a later run sees the same spans again
+        # (rolling windows); this pipeline reads one span. Turn it back on with spans.
+        disable_analyzer_cache=True,
+    )
+    # Transform consumes no gate output, so make the order explicit: a failed gate
+    # fails the run before Transform (and so Trainer) can start.
+    transform.add_upstream_node(gate)
+
+    hp = contract.hyperparameters
+    trainer = Trainer(
+        module_file=str(TRAINER_MODULE),
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        custom_config={
+            **feature_config(contract),
+            "hidden_units": list(hp.hidden_units),
+            "learning_rate": hp.learning_rate,
+            "epochs": hp.epochs,
+            "batch_size": hp.batch_size,
+            "seed": hp.seed,
+            "early_stopping_patience": hp.early_stopping_patience,
+        },
+    )
+    model_resolver = Resolver(
+        strategy_class=LatestBlessedModelStrategy,
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=eval_config(contract),
+    )
+    with Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+        # Publishes each push with one rename: no reader sees a half-copied model.
+        pusher = AtomicPusher(
+            model=trainer.outputs["model"],
+            push_destination=pusher_pb2.PushDestination(
+                filesystem=pusher_pb2.PushDestination.Filesystem(
+                    base_directory=str(workdir.serving(STACK, contract))
+                )
+            ),
+        ).with_id("Pusher")
+    return Pipeline(
+        pipeline_name=pipeline_name(contract),
+        pipeline_root=str(workdir.stack_root(STACK)),
+        metadata_connection_config=sqlite_metadata_connection_config(
+            str(workdir.metadata_db(STACK))
+        ),
+        components=[
+            example_gen,
+            statistics_gen,
+            schema_gen,
+            example_validator,
+            gate,
+            transform,
+            trainer,
+            model_resolver,
+            evaluator,
+            pusher,
+        ],
+        enable_cache=True,
+        beam_pipeline_args=list(beam_pipeline_args),
+    )

@@ -1,0 +1,435 @@
+"""The TFX wing's local runner: runs pipelines/tfx/pipeline.py with LocalDagRunner and
+does everything around it that is not wiring.
+
+`run()` is what `python -m pipelines tfx` calls; it returns the CLI exit code. Around the
+run: one run per workdir at a time (SQLite MLMD is single-writer), TFX's chatter in a log
+file, Beam's DirectRunner mode chosen by data size, the outcome read back from MLMD, and
+two child processes started with the run (the TFLite export and the MLflow recorder)
+that prepare on the core the in-memory runner leaves idle.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipelines.tfx import environment  # noqa: F401 - before TFX is imported
+
+# isort: split
+import absl.logging
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+from components.shared.contract import Contract, ContractError
+from components.shared.dataset import Snapshot, file_sha256, snapshot
+from components.shared.layout import Workdir
+from components.shared.outcome import ExitCode, Outcome
+from components.tfx import edge, reports, schema_path, tensorboard
+from pipelines.tfx import fingerprint as run_fingerprint
+from pipelines.tfx.beam_options import runner_description, with_default_beam_args
+from pipelines.tfx.pipeline import GATE_ID, STACK, create_pipeline, pipeline_name
+
+if TYPE_CHECKING:  # optional at run time: MLflow may be absent (see _start_recorder)
+    from components.tfx.mlflow_record import PendingRecord
+
+
+@contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    """Set environment variables for this process and its children, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def run_temp_dir(path: Path) -> Iterator[None]:
+    """Point this process's and its children's temporary files at `path` for the run,
+    then delete it: TFX's packaging steps (the user-code wheels and their pip installs,
+    its own sdist when Beam args are given) leave 50-200 MB in the system temp
+    directory on every run otherwise."""
+    shutil.rmtree(path, ignore_errors=True)  # left by a killed run
+    path.mkdir(parents=True)
+    saved_default = tempfile.tempdir
+    tempfile.tempdir = str(path)
+    try:
+        with _environ(TMPDIR=str(path)):
+            yield
+    finally:
+        tempfile.tempdir = saved_default
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# TFX pip-installs the user-code wheel it builds from a module file each time an executor
+# looks up a function in it (Transform: three times a run), with a bare `pip install`.
+# Those wheels declare no dependencies, and pip's resolver start-up was 0.3 s of each
+# 0.7 s install. A component you add with pip dependencies of its own needs them
+# resolved: drop this then.
+# No index and no version check either: the wheel is a local file, and this install must
+# not reach for the network.
+USER_CODE_PIP_ENV = {"PIP_NO_DEPS": "1", "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+
+def stage_schema(contract: Contract, workdir: Workdir) -> Path:
+    """Copy the curated schema to a path named by its content.
+
+    ImportSchemaGen's cache key is the file *path*: a contract copied elsewhere (same
+    schema, other thresholds) would re-import it and retrain everything downstream.
+    """
+    curated = schema_path(contract)
+    if not curated.exists():
+        raise ContractError(
+            f"no TFDV schema at {curated}; generate it from the contract with "
+            f"`python -m components.tfx.schema {contract.source}`"
+        )
+    text = curated.read_bytes()
+    target = workdir.stack_root(STACK) / "schema" / hashlib.sha256(text).hexdigest()[:16]
+    target = target / "schema.pbtxt"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(text)
+    return target
+
+
+@contextmanager
+def _exclusive_lock(path: Path) -> Iterator[bool]:
+    """Yields False when another run holds the lock (SQLite MLMD is single-writer)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _output_to(log_path: Path | None) -> Iterator[None]:
+    """Send fds 1 and 2 (TFX, Beam, TF, and the wheel builds TFX runs in subprocesses)
+    to a log file, so the terminal shows only this module's summary; None: no redirect."""
+    if log_path is None:
+        yield
+        return
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _silence_tf_function_finalizers() -> None:
+    """At interpreter exit, TF functions cached by TFMA/TFT are finalised after TF's
+    module globals are gone and print "Exception ignored in AtomicFunction.__del__"
+    tracebacks. Harmless; drop just those, keep every other unraisable report."""
+    default = sys.unraisablehook
+
+    def hook(unraisable) -> None:  # noqa: ANN001 - sys.UnraisableHookArgs
+        if "AtomicFunction.__del__" not in repr(unraisable.object):
+            default(unraisable)
+
+    sys.unraisablehook = hook
+
+
+def _verbose() -> bool:
+    return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+def _quiet_logs() -> None:
+    """Keep TFX/Beam/TF chatter out of the way unless the CLI asked for DEBUG."""
+    if _verbose():
+        absl.logging.set_verbosity(absl.logging.DEBUG)
+        return
+    absl.logging.set_verbosity(absl.logging.WARNING)
+    for name in ("", "apache_beam", "tfx", "mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Deprecation notes and TFMA's "no plots for model None" while reading results back.
+    for name in ("absl", "tensorflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _first_uri(node: reports.NodeRun | None, key: str, outputs: bool = True) -> str | None:
+    if node is None:
+        return None
+    artifacts = (node.outputs if outputs else node.inputs).get(key, [])
+    return artifacts[0].uri if artifacts else None
+
+
+def run(
+    contract: Contract,
+    data: Path,
+    workdir: Workdir,
+    beam_args: Sequence[str] = (),
+    data_sha256: str | None = None,
+) -> int:
+    """Run the pipeline on `data` under `workdir`; returns an ExitCode (0, 1, 2 or 3).
+    `data_sha256`: the file's hash when the caller has taken it already."""
+    _quiet_logs()
+    with _exclusive_lock(workdir.stack_root(STACK) / ".lock") as locked:
+        if not locked:
+            print(
+                f"error: another TFX run is using {workdir.stack_root(STACK)} "
+                "(its MLMD store is single-writer); wait for it or use another --workdir",
+                file=sys.stderr,
+            )
+            return ExitCode.ERROR
+        _silence_tf_function_finalizers()
+        return _run_locked(contract, Path(data), workdir, beam_args, data_sha256)
+
+
+def _run_locked(
+    contract: Contract,
+    data: Path,
+    workdir: Workdir,
+    beam_args: Sequence[str],
+    data_sha256: str | None,
+) -> int:
+    # Two children start with the run and prepare on the core the in-memory runner leaves
+    # idle: the TFLite export imports TensorFlow, the MLflow recorder opens its store.
+    edge_export = edge.PendingExport(contract, workdir.edge(STACK, contract))
+    recorder = _start_recorder(contract, workdir)
+    try:
+        # Taken before anything else is read: the record of a push must describe what
+        # that run used. The data file is hashed once, and read at most once, per run.
+        data_sha256 = data_sha256 or file_sha256(data)
+        taken = run_fingerprint.fingerprint(contract, data_sha256, beam_args)
+        snap = snapshot(data, contract, workdir.data, sha256=data_sha256)
+        return _run_with_children(contract, snap, workdir, beam_args, taken, edge_export, recorder)
+    finally:
+        edge_export.cancel()
+        if recorder is not None:
+            recorder.cancel()
+
+
+def _run_with_children(
+    contract: Contract,
+    snap: Snapshot,
+    workdir: Workdir,
+    beam_args: Sequence[str],
+    taken: str,
+    edge_export: edge.PendingExport,
+    recorder: PendingRecord | None,
+) -> int:
+    pipeline = create_pipeline(
+        contract,
+        snap.split_dir,
+        workdir,
+        schema_file=stage_schema(contract, workdir),
+        beam_pipeline_args=with_default_beam_args(beam_args, snap.rows),
+    )
+    print(
+        f"TFX pipeline {pipeline.pipeline_info.pipeline_name}: {snap.data} ({snap.rows} rows)"
+        f" -> {workdir.root} (Beam {runner_description(pipeline.beam_pipeline_args)})",
+        flush=True,
+    )
+    started = time.monotonic()
+    error: BaseException | None = None
+    log_path = workdir.logs(STACK) / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    try:
+        with (
+            _output_to(None if _verbose() else log_path),
+            run_temp_dir(workdir.stack_root(STACK) / "tmp"),
+            _environ(**USER_CODE_PIP_ENV),
+        ):
+            LocalDagRunner().run(pipeline)
+    except Exception as exc:  # noqa: BLE001 - classified below from MLMD
+        error = exc
+        if not _verbose():
+            with open(log_path, "a") as log:
+                traceback.print_exception(exc, file=log)
+    _quiet_logs()  # TFX's launcher turns absl back to INFO
+    elapsed = time.monotonic() - started
+
+    nodes = reports.latest_run(pipeline.metadata_connection_config, pipeline_name(contract))
+    print("component timings (wall):")
+    for line in reports.timing_lines(nodes):
+        print(line)
+    written = reports.write_data_reports(
+        _first_uri(nodes.get("StatisticsGen"), "statistics"),
+        _first_uri(nodes.get("ExampleValidator"), "anomalies"),
+        workdir.data_reports(STACK, contract),
+    )
+    if written:
+        print(f"data reports: {', '.join(str(p) for p in written)}")
+    tensorboard.publish(
+        _first_uri(nodes.get("Trainer"), "model_run"), workdir.tensorboard(STACK, contract)
+    )
+
+    code, outcome, problems, final = _classify(nodes, error, elapsed, log_path)
+    for line in problems:
+        print(line, file=sys.stderr)
+    edge_report = _start_edge_export(edge_export, nodes, snap) if code == ExitCode.OK else None
+    _record_in_mlflow(recorder, contract, snap, workdir, nodes, outcome, problems, elapsed)
+    if edge_report is not None:
+        edge_report()
+    if code == ExitCode.OK:
+        run_fingerprint.remember(contract, workdir, taken, str(_pushed_destination(nodes)), final)
+    else:
+        run_fingerprint.forget(contract, workdir)
+    print(final, flush=True)
+    return code
+
+
+def _classify(
+    nodes: dict[str, reports.NodeRun],
+    error: BaseException | None,
+    elapsed: float,
+    log_path: Path,
+) -> tuple[ExitCode, Outcome, list[str], str]:
+    """(exit code, outcome, stderr lines saying why, final stdout line)."""
+    gate = nodes.get(GATE_ID)
+    if gate is not None and gate.state == "FAILED":
+        anomalies = reports.anomaly_lines(_first_uri(gate, "anomalies", outputs=False))
+        return (
+            ExitCode.DATA_INVALID,
+            Outcome.DATA_INVALID,
+            ["error: data validation failed, nothing trained or pushed:"]
+            + [f"  {line}" for line in anomalies],
+            f"FAILED: data invalid (exit 2) after {elapsed:.0f} s",
+        )
+    if error is not None:
+        if _verbose():
+            logging.exception("TFX run failed", exc_info=error)
+        problems = [f"error: TFX run failed: {type(error).__name__}: {error}"]
+        if not _verbose():
+            problems.append(f"  full log: {log_path} (or rerun with --verbose)")
+        return (
+            ExitCode.ERROR,
+            Outcome.ERROR,
+            problems,
+            f"FAILED: error (exit 1) after {elapsed:.0f} s",
+        )
+
+    evaluator = nodes["Evaluator"]
+    evaluation_uri = _first_uri(evaluator, "evaluation")
+    accuracy = reports.evaluator_accuracy(evaluation_uri)
+    blessing = (evaluator.outputs.get("blessing") or [None])[0]
+    if blessing is None or blessing.custom_properties["blessed"].int_value != 1:
+        return (
+            ExitCode.NOT_BLESSED,
+            Outcome.NOT_BLESSED,
+            [f"error: model not blessed (eval accuracy {accuracy:.4f}); nothing pushed:"]
+            + [f"  {line}" for line in reports.validation_failures(evaluation_uri)],
+            f"NOT BLESSED: exit 3 after {elapsed:.0f} s; the previous push stays in place",
+        )
+    destination = _pushed_destination(nodes)
+    cached = sum(n.state == "CACHED" for n in nodes.values())
+    return (
+        ExitCode.OK,
+        Outcome.PUSHED,
+        [],
+        f"OK: blessed (eval accuracy {accuracy:.4f}), pushed to {destination} "
+        f"in {elapsed:.0f} s ({cached}/{len(nodes)} components cached)",
+    )
+
+
+def _pushed_destination(nodes: dict[str, reports.NodeRun]) -> Path | None:
+    pusher = nodes.get("Pusher")
+    pushed = (pusher.outputs.get("pushed_model") or [None])[0] if pusher else None
+    if pushed is None:
+        return None
+    return Path(pushed.custom_properties["pushed_destination"].string_value)
+
+
+def _start_edge_export(
+    edge_export: edge.PendingExport, nodes: dict[str, reports.NodeRun], snap: Snapshot
+) -> Callable[[], None] | None:
+    """Hand the push to the TFLite export (components/tfx/edge.py), whose child process
+    started with the run and converts while the run is recorded in MLflow; returns what
+    waits for it and prints the result. A failure is a warning, kept in edge.json, and
+    never changes the run's exit code."""
+    push_dir = _pushed_destination(nodes)
+    if push_dir is None:
+        return None
+    transform_graph = _first_uri(nodes.get("Transform"), "transform_graph") or ""
+    wait = edge_export.start(push_dir, transform_graph, snap.eval_file)
+
+    def report() -> None:
+        result = wait()
+        if "error" in result:
+            print(f"warning: TFLite export failed: {result['error']}", file=sys.stderr)
+        else:
+            print(
+                f"edge: {result['artifact']} ({result['size_bytes'] / 1024:.0f} KiB), "
+                f"agreement {result['agreement']:.3f} on {result['rows']} eval rows"
+            )
+
+    return report
+
+
+def _start_recorder(contract: Contract, workdir: Workdir) -> PendingRecord | None:
+    """The MLflow recorder's child (components/tfx/mlflow_record.py), or None where MLflow
+    is not installed: the TFX run itself does not need it."""
+    if importlib.util.find_spec("mlflow") is None:
+        return None
+    try:
+        from components.tfx import mlflow_record
+    except ImportError:
+        return None
+    return mlflow_record.PendingRecord(contract, workdir, workdir.logs(STACK) / "mlflow.log")
+
+
+def _record_in_mlflow(
+    recorder: PendingRecord | None,
+    contract: Contract,
+    snap: Snapshot,
+    workdir: Workdir,
+    nodes: dict[str, reports.NodeRun],
+    outcome: Outcome,
+    problems: list[str],
+    elapsed: float,
+) -> None:
+    """Log the run beside the Lightning runs: the numbers are gathered here, from TFX's
+    outputs, and written by the recorder's child. A recording failure is reported but
+    never changes the pipeline's exit code."""
+    if recorder is None:
+        return
+    from components.tfx import mlflow_record
+
+    try:
+        with _output_to(None if _verbose() else workdir.logs(STACK) / "mlflow.log"):
+            job = mlflow_record.gather(
+                contract,
+                nodes,
+                outcome,
+                "\n".join(problems),
+                snap.sha256,
+                snap.sizes,
+                workdir.metadata_db(STACK),
+                workdir.data_reports(STACK, contract),
+                elapsed,
+            )
+        recorder.start(job)()
+    except Exception as exc:  # noqa: BLE001 - tracking must not fail the pipeline
+        print(f"warning: could not record the run in MLflow: {exc}", file=sys.stderr)

@@ -1,0 +1,115 @@
+"""Quick checks of the Lightning pipeline's steps, without running the pipeline."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks import scale_data
+from components.lightning import drift, preprocess, reference_path
+from components.shared.dataset import load_split
+
+
+@pytest.fixture(scope="module")
+def batch(contract) -> pd.DataFrame:
+    split = load_split(contract.path, contract)
+    return pd.concat([split.train, split.eval], ignore_index=True)
+
+
+def test_generated_suite_covers_every_contract_column(contract):
+    from components.lightning.validate_data import build_expectations
+
+    expectations = build_expectations(contract)
+    by_column: dict[str, set[str]] = {}
+    for expectation in expectations:
+        column = getattr(expectation, "column", None)
+        if column:
+            by_column.setdefault(column, set()).add(expectation.expectation_type)
+    assert list(by_column) == contract.column_names
+    for column in contract.columns:
+        kinds = by_column[column.name]
+        assert {"expect_column_to_exist", "expect_column_values_to_not_be_null"} <= kinds
+        if column.is_numeric:
+            assert {
+                "expect_column_values_to_be_in_type_list",
+                "expect_column_values_to_be_between",
+            } <= kinds
+        else:
+            assert "expect_column_values_to_be_in_set" in kinds
+    table = {e.expectation_type: e for e in expectations if not getattr(e, "column", None)}
+    ordered = table["expect_table_columns_to_match_ordered_list"]
+    assert ordered.column_list == contract.column_names
+    assert table["expect_table_row_count_to_be_between"].min_value == contract.min_rows
+
+
+def test_validation_passes_clean_data_and_names_a_bad_column(contract, batch, tmp_path):
+    from components.lightning.validate_data import validate
+
+    assert validate(batch, contract, tmp_path / "clean").success
+    bad = batch.copy()
+    bad.loc[bad.index % 3 == 0, "island"] = "Atlantis"
+    report = validate(bad, contract, tmp_path / "bad")
+    assert not report.success and report.columns == ["island"]
+    assert (tmp_path / "bad" / "data_docs" / "index.html").exists()
+
+
+def test_reference_stats_are_in_sync_with_the_shipped_csv(contract):
+    shipped = json.loads(reference_path(contract).read_text())
+    assert shipped == drift.compute_reference(contract), (
+        "data/penguins.reference.json is stale: run "
+        "`python -m components.lightning.drift data/penguins.yaml`"
+    )
+
+
+def test_shipped_data_does_not_drift_from_itself(contract, batch):
+    findings, _ = drift.check_drift(batch, contract, drift.load_reference(contract))
+    assert findings == []
+
+
+def test_drift_names_the_shifted_column(contract, batch):
+    shifted = batch.copy()
+    shifted["bill_depth_mm"] = shifted["bill_depth_mm"] + 3.0  # > 1 reference std
+    shifted.loc[shifted.index % 2 == 0, "sex"] = "male"
+    findings, _ = drift.check_drift(shifted, contract, drift.load_reference(contract))
+    assert {f.column for f in findings} == {"bill_depth_mm"}
+
+
+def test_preprocessing_is_fitted_on_train_and_handles_missing_values(contract):
+    split = load_split(contract.path, contract)
+    prep = preprocess.fit(split.train, contract)
+    assert prep["numeric"]["body_mass_g"]["mean"] == pytest.approx(
+        split.train["body_mass_g"].mean()
+    )
+    row = split.eval.head(1).copy()
+    row["body_mass_g"] = np.nan
+    row["sex"] = None
+    x = preprocess.transform(row, prep)
+    names = list(prep["numeric"]) + [
+        f"{c}={v}" for c, vocab in prep["categorical"].items() for v in vocab
+    ]
+    assert x.shape == (1, len(names)) and x.dtype == np.float32
+    assert x[0, names.index("body_mass_g")] == pytest.approx(0.0)  # imputed with train mean
+    assert x[0, names.index("sex=__missing__")] == 1.0
+    omitted = preprocess.transform(row.drop(columns=["sex", "body_mass_g"]), prep)
+    np.testing.assert_array_equal(omitted, x)  # optional inputs may be left out of a request
+    json.dumps(prep)  # the served model reads it as plain JSON
+
+
+@pytest.mark.e2e
+def test_generated_rows_pass_the_pipelines_validation(tmp_path):
+    """The same contract's Great Expectations suite and drift check accept the draw
+    (the TFDV side runs in `make bench-scale`)."""
+    from components.lightning import validate_data
+    from components.shared.contract import load_contract
+    from components.shared.dataset import load_split
+
+    contract = load_contract(scale_data.write_dataset(20_000, tmp_path, seed=1))
+    split = load_split(contract.path, contract)
+    frame = pd.concat([split.train, split.eval])
+    report = validate_data.validate(frame, contract, tmp_path / "gx")
+    assert report.success, [str(f) for f in report.failures]
+    findings, _ = drift.check_drift(frame, contract, drift.load_reference(contract))
+    assert not findings

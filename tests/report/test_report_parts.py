@@ -1,0 +1,89 @@
+"""The report's measured parts: code lines and install footprint."""
+
+from __future__ import annotations
+
+from components.report.code_size import count_code_lines, lines_per_stage
+from components.report.footprint import measure
+from components.shared import stacks
+
+
+def test_code_lines_skip_comments_docstrings_and_blanks():
+    source = (
+        '"""Module doc."""\n\n# comment\n'
+        'def f(x):\n    """Doc."""\n    return (x +\n        1)\n'
+    )
+    assert count_code_lines(source) == 3
+
+
+def test_each_stack_has_counted_code():
+    for stack in stacks.load():
+        stages = lines_per_stage(stack)
+        assert stages, stack
+        assert all(n > 0 for n in stages.values()), stages
+
+
+def test_footprint_measures_every_stack():
+    by_stack = {f.stack: f for f in measure()}
+    assert set(by_stack) == set(stacks.load())
+    for footprint in by_stack.values():
+        assert footprint.packages > 10 and footprint.megabytes > 100, footprint
+    if len(by_stack) == 2:
+        first, second = by_stack.values()
+        assert 0 < first.shared_packages == second.shared_packages
+
+
+def test_the_claims_section_reads_edge_and_tensorboard_files(tmp_path, contract):
+    import json
+
+    from components.report import claims
+    from components.report.render import _claims
+    from components.shared.layout import Workdir
+
+    workdir = Workdir(tmp_path)
+    names = list(stacks.load())
+    exported, failed = names[0], names[-1]
+    edge = workdir.edge(exported, contract)
+    edge.mkdir(parents=True)
+    (edge / "edge.json").write_text(
+        json.dumps(
+            {"format": "tflite", "size_bytes": 2048, "agreement": 1.0, "rows": 94,
+             "max_abs_prob_diff": 1e-5, "latency_single_ms": 0.05, "latency_batch_ms": 0.1}
+        )
+    )  # fmt: skip
+    if failed != exported:
+        workdir.edge(failed, contract).mkdir(parents=True)
+        (workdir.edge(failed, contract) / "edge.json").write_text(
+            json.dumps({"format": "onnx", "error": "no onnx"})
+        )
+    run = workdir.tensorboard(failed, contract) / "run1"
+    run.mkdir(parents=True)
+    (run / "events.out.tfevents.1.host").write_bytes(b"")
+    gathered = claims.gather(workdir, contract)
+    assert gathered["tensorboard"] == {s: int(s == failed) for s in names}
+    assert all(n > 0 for by_stack in gathered["glue"].values() for n in by_stack.values())
+    text = _claims(gathered)
+    assert f"| {exported} | tflite | 2.0 | 1.000 |" in text
+    if failed != exported:
+        assert f"| {failed} | onnx | failed: no onnx |" in text
+    # Every orchestrator target stacks.toml names, with its status.
+    for stack in stacks.load().values():
+        for target in stack.orchestrators:
+            assert f"| {stack.name} | {target['target']} |" in text
+
+
+def test_the_performance_section_shows_the_latest_benchmarks(tmp_path):
+    from components.report.render import _performance
+
+    out = tmp_path / "report"
+    out.mkdir()
+    assert "make bench" in _performance(tmp_path / "bench", out)
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "bench.md").write_text("| TFX cold / official example cold | 0.61 |\n")
+    (bench / "scale.md").write_text("![scaling](scale.png)\n| tfx in_memory | 10,000 |\n")
+    (bench / "scale.png").write_bytes(b"\x89PNG\r\n")
+    text = _performance(bench, out)
+    assert "| TFX cold / official example cold | 0.61 |" in text
+    assert "| tfx in_memory | 10,000 |" in text
+    # The report links the plot beside itself, so it must be copied there.
+    assert (out / "scale.png").read_bytes() == b"\x89PNG\r\n"

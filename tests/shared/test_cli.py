@@ -1,0 +1,48 @@
+"""The command line: help lists what exists, a bad --data is one clear line, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.shared import stacks
+from tests.conftest import run_cli
+
+STACKS = list(stacks.load())
+ANY_STACK = STACKS[0]
+
+
+def test_help_lists_subcommands_and_exit_codes():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in (*STACKS, "all", "report", "ui", "init-contract", "drop-stack"):
+        assert command in result.stdout
+    assert "exit codes" in result.stdout
+    assert "stopped by data validation" in result.stdout
+
+
+@pytest.mark.parametrize("command", [*STACKS, "all"])
+def test_missing_data_file_is_one_line_and_exit_1(command, tmp_path):
+    missing = tmp_path / "nope.csv"
+    result = run_cli(command, "--data", missing, "--workdir", tmp_path / "runs")
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: data file not found: {missing}"
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_directory_as_data_is_refused(tmp_path):
+    result = run_cli(ANY_STACK, "--data", tmp_path, "--workdir", tmp_path / "runs")
+    assert result.returncode == 1
+    assert "is a directory" in result.stderr
+
+
+def test_verbose_shows_the_traceback(tmp_path):
+    result = run_cli(ANY_STACK, "--data", tmp_path / "nope.csv", "--verbose")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+
+
+def test_missing_contract_is_one_line(tmp_path):
+    result = run_cli(ANY_STACK, "--contract", tmp_path / "nope.yaml")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: cannot read contract")
