@@ -13,7 +13,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
-from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.loggers import Logger, MLFlowLogger, TensorBoardLogger
 from pytorch_lightning.plugins.environments import TorchElasticEnvironment
 from pytorch_lightning.strategies import DDPStrategy, Strategy
 
@@ -37,53 +37,40 @@ class TrainResult:
     best_checkpoint: str
 
 
-class MlflowEpochMetrics(Callback):
-    """Log the epoch's train/val metrics to the pipeline's MLflow run, from rank 0 only.
+class PipelineRunLogger(MLFlowLogger):
+    """Lightning's MLFlowLogger, on the pipeline's open MLflow run (`run_id`).
 
-    Holds only strings and creates its client lazily, so it pickles into DDP worker
-    processes; Lightning's MLFlowLogger would also end the run when training ends, while
-    the pipeline still has evaluation and promotion to record in it.
+    Two changes to it: an epoch's metrics are logged with the epoch as their step, as the
+    TFX Trainer's are, so both stacks' curves share an x axis; and the run stays open when
+    training ends (the stock logger ends it), for the pipeline still records evaluation
+    and promotion in it.
     """
 
-    def __init__(self, tracking_uri: str, run_id: str) -> None:
-        self.tracking_uri = tracking_uri
-        self.run_id = run_id
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        epoch = metrics.pop("epoch", None)
+        super().log_metrics(metrics, step=int(epoch) if epoch is not None else step)
+
+    def finalize(self, status: str = "success") -> None:
+        """The pipeline ends its run itself."""
+
+
+class TrainingWorld(Callback):
+    """What training really ran on, logged from inside it (rank 0, through the loggers):
+    the world DDP formed, who started its processes (TorchElasticEnvironment: torchrun),
+    and the epochs run (under DDP the main process's trainer does not learn them)."""
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # What training really ran on, from inside it: the world DDP formed and who
-        # started its processes (TorchElasticEnvironment: torchrun).
-        if not trainer.is_global_zero:
-            return
-        from mlflow.entities import Param
-        from mlflow.tracking import MlflowClient
-
         environment = getattr(trainer.strategy, "cluster_environment", None)
-        params = {
-            "world_size": trainer.world_size,
-            "cluster_environment": type(environment).__name__ if environment else "none",
-        }
-        MlflowClient(self.tracking_uri).log_batch(
-            self.run_id, params=[Param(key, str(value)) for key, value in params.items()]
-        )
+        for logger in trainer.loggers:
+            logger.log_hyperparams(
+                {
+                    "world_size": trainer.world_size,
+                    "cluster_environment": type(environment).__name__ if environment else "none",
+                }
+            )
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.is_global_zero or trainer.sanity_checking:
-            return
-        import time
-
-        from mlflow.entities import Metric
-        from mlflow.tracking import MlflowClient
-
-        now = int(time.time() * 1000)
-        metrics = [
-            Metric(key, float(value), now, trainer.current_epoch)
-            for key, value in trainer.callback_metrics.items()
-            if key in ("train_loss", "val_loss", "val_accuracy")
-        ]
-        # Logged here, in the training process: under DDP the main process's trainer
-        # does not learn how many epochs its workers ran.
-        metrics.append(Metric("epochs_run", trainer.current_epoch + 1, now, trainer.current_epoch))
-        MlflowClient(self.tracking_uri).log_batch(self.run_id, metrics=metrics)
+        pl_module.log("epochs_run", float(trainer.current_epoch + 1), rank_zero_only=True)
 
 
 def _strategy(devices: int, strategy: str, num_nodes: int = 1) -> str | Strategy:
@@ -112,7 +99,7 @@ def build_trainer(
     num_nodes: int = 1,
     strategy: str = "auto",
     callbacks: list[Callback] | None = None,
-    logger: TensorBoardLogger | bool = False,
+    logger: list[Logger] | bool = False,
 ) -> pl.Trainer:
     """The Trainer of the pipeline: CPU, deterministic, DDP as _strategy says."""
     return pl.Trainer(
@@ -178,9 +165,18 @@ def train(
     callbacks: list[Callback] = [
         EarlyStopping(monitor="val_loss", mode="min", patience=hp.early_stopping_patience),
         checkpoint,
+        TrainingWorld(),
     ]
+    # Under DDP the loggers write from rank 0 only.
+    loggers: list[Logger] = []
     if tracking_uri and run_id:
-        callbacks.append(MlflowEpochMetrics(tracking_uri, run_id))
+        loggers.append(PipelineRunLogger(tracking_uri=tracking_uri, run_id=run_id))
+    if tensorboard_dir:
+        loggers.append(
+            TensorBoardLogger(
+                str(tensorboard_dir), name="", version=run_id or "run", default_hp_metric=False
+            )
+        )
     trainer = build_trainer(
         hp.epochs,
         out_dir,
@@ -188,13 +184,7 @@ def train(
         num_nodes=num_nodes,
         strategy=strategy,
         callbacks=callbacks,
-        # MLflow gets the metrics through MlflowEpochMetrics; TensorBoard through its
-        # logger, which under DDP writes from rank 0 only.
-        logger=TensorBoardLogger(
-            str(tensorboard_dir), name="", version=run_id or "run", default_hp_metric=False
-        )
-        if tensorboard_dir
-        else False,
+        logger=loggers or False,
     )
     trainer.fit(module, datamodule=data)
     if not trainer.is_global_zero:
