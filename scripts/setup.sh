@@ -4,7 +4,7 @@
 # dropped a stack installs none of its packages. Idempotent: a stamp keyed on the hash of
 # the locks, pyproject.toml, stacks.toml and this script makes a second call return at once.
 #
-# Python route, chosen here by itself (README, "Supported Python"):
+# Python route, chosen here by itself (docs/environment.md, "Supported Python"):
 #   * Python 3.11 when present: torch 2.13.0 comes as the CPU build (a wheel pip finds on
 #     this machine's find-links), and the 3.10 lock is installed with --no-deps
 #     --ignore-requires-python, because TFX 1.16 declares Requires-Python <3.11.

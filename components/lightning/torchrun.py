@@ -60,7 +60,7 @@ def mismatch(devices: int, num_nodes: int) -> str | None:
         if num_nodes > 1:
             return (
                 f"--num-nodes {num_nodes}: several nodes need torchrun to start the processes "
-                "on each (README, 'Beyond one machine')"
+                "on each (docs/lightning.md, 'DDP under torchrun')"
             )
         return None
     world = int(os.environ["WORLD_SIZE"])

@@ -1,4 +1,4 @@
-"""Beyond one machine (README): the Lightning pipeline under torchrun, on one node and as
+"""Beyond one machine (docs/lightning.md, docs/beyond-one-machine.md): the Lightning pipeline under torchrun, on one node and as
 two nodes on loopback, and recording through an MLflow server whose store is a real
 PostgreSQL database, for real; what needs a cluster, by configuration: the ranks
 Lightning derives on node 1 of 2, a remote postgresql:// store URI and the README's
@@ -21,7 +21,9 @@ from tests.servers import VENV_BIN, free_port, mlflow_server, postgres_bindir, p
 pytest.importorskip("pytorch_lightning", reason="Lightning is not installed")
 
 MODEL = "penguins-lightning"
-README = REPO_ROOT / "README.md"
+# Where the commands these tests parse are documented.
+TORCHRUN_DOC = REPO_ROOT / "docs" / "lightning.md"
+SERVER_DOC = REPO_ROOT / "docs" / "beyond-one-machine.md"
 
 # What torchrun sets in the first process of node 1 (the second node) of a
 # `--nnodes=2 --nproc-per-node=2` job.
@@ -99,7 +101,7 @@ def test_torchrun_on_one_node_with_two_processes(tmp_path):
 @pytest.mark.e2e
 def test_torchrun_as_two_nodes_on_loopback(tmp_path):
     """Two torchrun agents, node ranks 0 and 1, one process each, meeting on one static
-    rendezvous endpoint: what two machines run (README), with 127.0.0.1 as HOST."""
+    rendezvous endpoint: what two machines run (docs/lightning.md), with 127.0.0.1 as HOST."""
     endpoint = f"127.0.0.1:{free_port()}"
     procs = []
     for node in (0, 1):
@@ -229,12 +231,12 @@ def test_several_nodes_without_torchrun_are_refused(contract, tmp_path, monkeypa
     assert list(tmp_path.iterdir()) == []
 
 
-# --- the README's commands ---------------------------------------------------------------
+# --- the documented commands ------------------------------------------------------------
 
 
-def _readme_commands(program: str) -> list[list[str]]:
-    """The README's shell commands that run `program`, continuation lines joined."""
-    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S)
+def _doc_commands(doc: Path, program: str) -> list[list[str]]:
+    """The shell commands in `doc` that run `program`, continuation lines joined."""
+    blocks = re.findall(r"```bash\n(.*?)```", doc.read_text(), flags=re.S)
     lines = "\n".join(blocks).replace("\\\n", " ").splitlines()
     commands = []
     for line in lines:
@@ -246,12 +248,12 @@ def _readme_commands(program: str) -> list[list[str]]:
     return commands
 
 
-def test_readme_torchrun_commands_are_valid_and_consistent():
+def test_documented_torchrun_commands_are_valid_and_consistent():
     from torch.distributed.run import get_args_parser
 
     from pipelines.__main__ import build_parser
 
-    commands = _readme_commands("torchrun")
+    commands = _doc_commands(TORCHRUN_DOC, "torchrun")
     assert len(commands) >= 2
     nodes_seen = set()
     for words in commands:
@@ -288,7 +290,7 @@ def test_a_postgresql_tracking_uri_reaches_mlflows_sql_store(monkeypatch, tmp_pa
     uri = tracking_uri(Workdir(tmp_path))
     assert uri == POSTGRES_URI  # as given, query included: not the workdir's SQLite store
     # A database, not a server: the pipeline gives a new experiment an artifact location
-    # (README: use the server, which proxies artifacts).
+    # (docs/beyond-one-machine.md: use the server, which proxies artifacts).
     assert not is_server(uri)
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     assert tracking_uri(Workdir(tmp_path)).startswith("sqlite:///")
@@ -303,21 +305,21 @@ def test_a_postgresql_tracking_uri_reaches_mlflows_sql_store(monkeypatch, tmp_pa
     assert (url.host, url.port, url.database, url.password) == ("db.internal", 5432, "mlflow", None)
 
 
-def test_readme_mlflow_server_command_parses_with_the_installed_mlflow():
+def test_documented_mlflow_server_command_parses_with_the_installed_mlflow():
     from mlflow.cli import server
     from sqlalchemy.engine import make_url
 
-    (words,) = [w for w in _readme_commands("mlflow") if w[1:2] == ["server"]]
+    (words,) = [w for w in _doc_commands(SERVER_DOC, "mlflow") if w[1:2] == ["server"]]
     params = server.make_context("server", words[2:]).params
     store = make_url(params["backend_store_uri"])
     assert store.get_backend_name() == "postgresql"
     assert store.password is None  # in ~/.pgpass, not in a URI that ps and logs show
     assert params["serve_artifacts"] and params["artifacts_destination"].startswith("s3://")
     assert (params["host"], params["port"]) == ("0.0.0.0", 5000)
-    # Clients then record into it with the make target the README shows.
+    # Clients then record into it with the make target the doc shows.
     assert any(
         line.startswith("MLFLOW_TRACKING_URI=http://") and line.endswith(" make run")
-        for line in README.read_text().splitlines()
+        for line in SERVER_DOC.read_text().splitlines()
     )
 
 

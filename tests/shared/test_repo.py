@@ -84,7 +84,7 @@ def test_ruff_format_is_clean():
 
 def test_protobuf_runs_a_compiled_implementation():
     """The pure-Python protobuf makes every tf.Example, MLMD and TFMA message ~10x slower
-    (README, "Performance and scale"): 3.10 gets it from the lock, 3.11 from
+    (docs/performance.md): 3.10 gets it from the lock, 3.11 from
     requirements-py311.txt."""
     from google.protobuf.internal import api_implementation
 

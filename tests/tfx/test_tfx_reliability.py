@@ -24,7 +24,7 @@ from tests.failing_runs import check_case, kill, mlflow_client, popen, run_corpu
 # shared split's min_rows check first, the exit-1 kinds in the reader.
 GATE_KINDS = [k for k, kind in CORPUS.items() if kind.exit_code == 2 and k != "header_only"]
 # What TFDV's ExampleValidator reports for each of them against the schema generated from
-# the contract (components/tfx/schema.py), in both splits: the README's table.
+# the contract (components/tfx/schema.py), in both splits: docs/reliability.md's table.
 TFDV_ANOMALIES = {
     "missing_column": {("bill_length_mm", "SCHEMA_MISSING_COLUMN")},
     "renamed_column": {("gender", "SCHEMA_NEW_COLUMN"), ("sex", "SCHEMA_MISSING_COLUMN")},
