@@ -1,8 +1,9 @@
-"""Beyond one machine (docs/lightning.md, docs/beyond-one-machine.md): the Lightning pipeline under torchrun, on one node and as
-two nodes on loopback, and recording through an MLflow server whose store is a real
-PostgreSQL database, for real; what needs a cluster, by configuration: the ranks
-Lightning derives on node 1 of 2, a remote postgresql:// store URI and the README's
-commands, parsed by the tools that will run them."""
+"""Beyond one machine (docs/lightning.md, docs/beyond-one-machine.md): the Lightning
+pipeline under torchrun, on one node and as two nodes on loopback, and recording through
+an MLflow server whose store is a real PostgreSQL database, for real; what needs a
+cluster, by configuration: the ranks Lightning derives on node 1 of 2, a remote
+postgresql:// store URI and the documented commands, parsed by the tools that will run
+them."""
 
 from __future__ import annotations
 
