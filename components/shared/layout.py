@@ -32,6 +32,18 @@ class Workdir:
     def logs(self, stack: str) -> Path:
         return self.stack_root(stack) / "logs"
 
+    def lock(self, stack: str) -> Path:
+        """Held while a run of a stack whose store is single-writer uses this workdir."""
+        return self.stack_root(stack) / ".lock"
+
+    def temp(self, stack: str) -> Path:
+        """A run's temporary files, deleted when it ends."""
+        return self.stack_root(stack) / "tmp"
+
+    def staged(self, stack: str) -> Path:
+        """Inputs a stack copies in under names of their content (cache keys)."""
+        return self.stack_root(stack) / "staged"
+
     def data_reports(self, stack: str, contract: Contract) -> Path:
         """One folder per dataset, so a run that stopped early never shows another
         dataset's reports."""

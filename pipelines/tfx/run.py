@@ -100,7 +100,7 @@ def stage_schema(contract: Contract, workdir: Workdir) -> Path:
             f"`python -m components.tfx.schema {contract.source}`"
         )
     text = curated.read_bytes()
-    target = workdir.stack_root(STACK) / "schema" / hashlib.sha256(text).hexdigest()[:16]
+    target = workdir.staged(STACK) / hashlib.sha256(text).hexdigest()[:16]
     target = target / "schema.pbtxt"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +196,7 @@ def run(
     """Run the pipeline on `data` under `workdir`; returns an ExitCode (0, 1, 2 or 3).
     `data_sha256`: the file's hash when the caller has taken it already."""
     _quiet_logs()
-    with _exclusive_lock(workdir.stack_root(STACK) / ".lock") as locked:
+    with _exclusive_lock(workdir.lock(STACK)) as locked:
         if not locked:
             print(
                 f"error: another TFX run is using {workdir.stack_root(STACK)} "
@@ -259,7 +259,7 @@ def _run_with_children(
     try:
         with (
             _output_to(None if _verbose() else log_path),
-            run_temp_dir(workdir.stack_root(STACK) / "tmp"),
+            run_temp_dir(workdir.temp(STACK)),
             _environ(**USER_CODE_PIP_ENV),
         ):
             LocalDagRunner().run(pipeline)

@@ -46,3 +46,16 @@ def test_missing_contract_is_one_line(tmp_path):
     result = run_cli(ANY_STACK, "--contract", tmp_path / "nope.yaml")
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: cannot read contract")
+
+
+def test_each_wing_help_names_its_own_options():
+    """A wing's subcommand help comes from its cli module; numbers in it from constants."""
+    for stack in STACKS:
+        result = run_cli(stack, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "--contract" in result.stdout and "--workdir" in result.stdout
+    if "tfx" in STACKS:
+        from pipelines.tfx.beam_options import MULTI_PROCESSING_FROM_ROWS
+
+        text = " ".join(run_cli("tfx", "--help").stdout.split())
+        assert f"below {MULTI_PROCESSING_FROM_ROWS // 1000:,}k rows" in text

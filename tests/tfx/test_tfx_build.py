@@ -96,7 +96,7 @@ def test_pipeline_builds_and_compiles_with_flink_args(contract, tmp_path):
 
 
 def test_concurrent_run_is_refused(contract, tmp_path, capsys):
-    lock = tmp_path / "tfx" / ".lock"
+    lock = Workdir(tmp_path).lock("tfx")
     lock.parent.mkdir(parents=True)
     with open(lock, "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
