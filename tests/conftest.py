@@ -91,3 +91,24 @@ def needs_stacks(*names: str) -> pytest.MarkDecorator:
     """Skip a test that runs several stacks together where one was dropped (stacks.toml)."""
     missing = [name for name in names if name not in stacks.load()]
     return pytest.mark.skipif(bool(missing), reason=f"stack(s) dropped: {', '.join(missing)}")
+
+
+def typed_rows(path: Path, contract: Contract):  # noqa: ANN201 - a pandas DataFrame
+    """The CSV's rows as the contract types them (missing values as missing)."""
+    from components.shared.dataset import read_raw_text, to_typed
+
+    raw = read_raw_text(path).replace({v: "" for v in contract.missing_values})
+    return to_typed(raw, contract)
+
+
+def draft_penguins(out: Path) -> tuple[subprocess.CompletedProcess, Contract]:
+    """(CLI result, contract) of init-contract on the shipped penguins CSV."""
+    result = run_cli("init-contract", "data/penguins.csv", "--label", "species", "--out", out)
+    assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result, load_contract(out)
+
+
+@pytest.fixture(scope="module")
+def drafted_penguins(tmp_path_factory) -> Contract:
+    """The contract init-contract drafts from the shipped penguins CSV."""
+    return draft_penguins(tmp_path_factory.mktemp("draft") / "birds.yaml")[1]

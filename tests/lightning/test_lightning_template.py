@@ -1,5 +1,5 @@
-"""The template's drafted and shipped contracts, through Great Expectations and the drift
-reference: the suite a draft gets accepts the CSV it was drafted from and rejects bad
+"""The template's drafted_penguins and shipped contracts, through Great Expectations and the drift
+reference: the suite a draft gets accepts the CSV it was drafted_penguins from and rejects bad
 inputs; every shipped drift reference is in sync with its contract."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from components.lightning import (  # noqa: E402
     validate_data,
 )
 from components.shared.contract import REPO_ROOT, load_contract  # noqa: E402
-from components.shared.dataset import read_raw_text, to_typed  # noqa: E402
 from tests.bad_data import CORPUS  # noqa: E402
-from tests.shared.test_template import draft_penguins, odd_csv  # noqa: E402
+from tests.conftest import typed_rows as _typed  # noqa: E402
+from tests.shared.test_template import odd_csv  # noqa: E402
 
 # Bad inputs the profiled penguins contract must reject, and the column it must name.
 REJECTED = (
@@ -32,25 +32,19 @@ REJECTED = (
 )
 
 
-def _typed(path, contract):  # noqa: ANN001, ANN202
-    raw = read_raw_text(path).replace({v: "" for v in contract.missing_values})
-    return to_typed(raw, contract)
-
-
-@pytest.fixture(scope="module")
-def drafted(tmp_path_factory):  # noqa: ANN201
-    return draft_penguins(tmp_path_factory.mktemp("draft") / "birds.yaml")[1]
-
-
-def test_drafted_suite_passes_the_csv_it_was_made_from(drafted, tmp_path):
-    report = validate_data.validate(_typed(drafted.path, drafted), drafted, tmp_path)
+def test_drafted_suite_passes_the_csv_it_was_made_from(drafted_penguins, tmp_path):
+    report = validate_data.validate(
+        _typed(drafted_penguins.path, drafted_penguins), drafted_penguins, tmp_path
+    )
     assert report.success, [str(f) for f in report.failures]
 
 
 @pytest.mark.parametrize("kind", REJECTED)
-def test_drafted_contract_rejects_bad_inputs(drafted, tmp_path, kind):
+def test_drafted_contract_rejects_bad_inputs(drafted_penguins, tmp_path, kind):
     bad = CORPUS[kind].make(tmp_path)
-    report = validate_data.validate(_typed(bad, drafted), drafted, tmp_path / "docs")
+    report = validate_data.validate(
+        _typed(bad, drafted_penguins), drafted_penguins, tmp_path / "docs"
+    )
     assert not report.success
     assert CORPUS[kind].names in report.columns, [str(f) for f in report.failures]
 

@@ -15,20 +15,13 @@ import pytest
 
 from components.shared import stacks
 from components.shared.contract import DEFAULT_CONTRACT, REPO_ROOT, ContractError, load_contract
-from tests.conftest import needs_stacks, run_cli
+from tests.conftest import draft_penguins, needs_stacks, run_cli
 
 WINE = REPO_ROOT / "data" / "wine.yaml"
 
 
 def _ok(result, code: int = 0) -> None:  # noqa: ANN001
     assert result.returncode == code, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-
-
-def draft_penguins(out: Path) -> tuple[object, object]:
-    """(CLI result, contract) of init-contract on the shipped penguins CSV."""
-    result = run_cli("init-contract", "data/penguins.csv", "--label", "species", "--out", out)
-    _ok(result)
-    return result, load_contract(out)
 
 
 @pytest.fixture(scope="module")
