@@ -68,7 +68,7 @@ def test_tfx_run_in_mlflow_holds_tfma_metrics_and_lineage(served, contract):
     for stage in ("ingest", "validate", "preprocess", "train", "evaluate", "promote"):
         assert run.data.metrics[f"time_{stage}_s"] > 0, stage
     assert json.loads(run.data.tags["mlmd_execution_ids"])["Trainer"] > 0
-    assert Path(run.data.tags["pushed_model"]).is_dir()
+    assert Path(run.data.tags["published_model"]).is_dir()
     artifacts = {
         a.path for a in MlflowClient(url).list_artifacts(run.info.run_id, "validation/tfdv")
     }
@@ -133,11 +133,16 @@ def test_served_models_agree_on_raw_rows(served, contract):
     _, workdir, _ = served
     parity = json.loads((workdir / "report" / contract.name / "parity.json").read_text())
     assert parity["rows"] > 50
-    assert parity["tfx_accuracy"] >= contract.min_accuracy
-    assert parity["lightning_accuracy"] >= contract.min_accuracy
+    models = parity["models"]
+    assert set(models) == {"tfx", "lightning"}
+    assert models["tfx"]["accuracy"] >= contract.min_accuracy
+    assert models["lightning"]["accuracy"] >= contract.min_accuracy
+    # What each stack's run recorded as published, read by format, not by stack.
+    assert models["tfx"]["served_by"].startswith("TensorFlow SavedModel")
+    assert models["lightning"]["model"].startswith(f"models:/{contract.registered_model}/")
     assert parity["agreement"] >= 0.95
     markdown = (workdir / "report" / contract.name / "comparison.md").read_text()
-    assert "rows where both predict the same class" in markdown
+    assert "rows where all predict the same class" in markdown
 
 
 def test_mlflow_ui_shows_both_pipelines_runs(served, contract):
