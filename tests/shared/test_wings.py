@@ -179,9 +179,20 @@ def _copy_without(stack: str, tmp_path: Path) -> Path:
             ".venv", "runs", ".git", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache"
         ),
     )
+    # A checkout, as a user's project is: some tests read what git tracks.
+    _git(tree, "init", "-q")
+    _git(tree, "add", "-A")
+    _git(tree, "commit", "-q", "-m", "the template")
     result = _run(tree, "-m", "pipelines", "drop-stack", stack)
     assert result.returncode == 0, result.stdout + result.stderr
+    _git(tree, "add", "-A")
+    _git(tree, "commit", "-q", "-m", f"drop {stack}")
     return tree
+
+
+def _git(tree: Path, *args: str) -> None:
+    who = ["-c", "user.name=test", "-c", "user.email=test@example.com"]
+    subprocess.run(["git", *who, *args], cwd=tree, check=True, capture_output=True)
 
 
 def _run(tree: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
