@@ -85,7 +85,9 @@ def _weights_only(call: ast.Call) -> bool:
 def test_every_torch_load_refuses_pickled_code():
     python = [p for p in _tracked_files() if p.suffix == ".py" and p.exists()]
     loads = [(p, c) for p in python for c in _calls(p, "torch", "load")]
-    assert loads, "no torch.load found: the test would pass vacuously"
+    uses_torch = any(re.search(r"^\s*(import|from) torch\b", p.read_text(), re.M) for p in python)
+    # A tree that dropped the stack that saves torch weights has none to load.
+    assert loads or not uses_torch, "no torch.load found: the test would pass vacuously"
     unsafe = [f"{p.relative_to(REPO_ROOT)}:{c.lineno}" for p, c in loads if not _weights_only(c)]
     assert not unsafe, f"torch.load without weights_only=True: {unsafe}"
     pickled = [

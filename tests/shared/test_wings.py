@@ -187,6 +187,8 @@ def _copy_without(stack: str, tmp_path: Path) -> Path:
     assert result.returncode == 0, result.stdout + result.stderr
     _git(tree, "add", "-A")
     _git(tree, "commit", "-q", "-m", f"drop {stack}")
+    # Set up, as `make setup` leaves a project (the same packages; git ignores it).
+    (tree / ".venv").symlink_to(REPO_ROOT / ".venv")
     return tree
 
 
