@@ -21,12 +21,14 @@ compile() {  # compile OUT [uv options...]
   mv "$out.tmp" "$out"
   echo "wrote $out ($(grep -c '==' "$out") pins)"
 }
-extras=$(python3 -c 'import tomllib; print(" ".join(s["extra"] for s in tomllib.load(open("stacks.toml", "rb"))["stacks"].values()))')
+# Each wing's extra and lock, as stacks.toml names them: "extra:lock" per line.
+wings=$(python3 -c 'import tomllib
+for s in tomllib.load(open("stacks.toml", "rb"))["stacks"].values(): print(s["extra"] + ":" + s["lock"])')
 all=(--extra dev)
-for extra in $extras; do all+=(--extra "$extra"); done
+for wing in $wings; do all+=(--extra "${wing%%:*}"); done
 # Compiling onto the existing lock keeps its pins wherever they still fit.
 compile requirements.lock "${all[@]}"
-mkdir -p requirements
-for extra in $extras; do
-  compile "requirements/$extra.lock" --extra "$extra" --extra dev --constraint requirements.lock
+for wing in $wings; do
+  mkdir -p "$(dirname "${wing#*:}")"
+  compile "${wing#*:}" --extra "${wing%%:*}" --extra dev --constraint requirements.lock
 done

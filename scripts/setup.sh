@@ -19,8 +19,8 @@ stamp=$venv/.installed
 wings=$(sed -n 's/^\[stacks\.\([a-z_]*\)\]$/\1/p' stacks.toml)
 locks=() imports=()
 for wing in $wings; do
-  locks+=("requirements/$wing.lock")
   block=$(sed -n "/^\[stacks\.$wing\]$/,/^\[/p" stacks.toml)
+  locks+=($(printf '%s\n' "$block" | sed -n 's/^lock = "\(.*\)"$/\1/p'))
   imports+=($(printf '%s\n' "$block" | sed -n '/^imports = \[/,/\]/p' | grep -o '"[a-z_.]*"' | tr -d '"'))
 done
 [[ ${#locks[@]} -gt 0 ]] || { echo "setup: stacks.toml names no stack" >&2; exit 1; }
