@@ -62,17 +62,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def count_rows(path: Path) -> int:
-    """Data rows of a CSV with one header line (newlines inside quotes count as rows)."""
-    newlines, last = 0, b"\n"
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            newlines += block.count(b"\n")
-            last = block[-1:]
-    lines = newlines + (last != b"\n")
-    return max(lines - 1, 0)
-
-
 def check_readable(path: Path) -> None:
     """Fail fast, before any heavy import, on a data path that cannot be a CSV file."""
     path = Path(path)

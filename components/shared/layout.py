@@ -102,7 +102,3 @@ class Workdir:
     @property
     def bench(self) -> Path:
         return self.root / "bench"
-
-    @property
-    def test_artifacts(self) -> Path:
-        return self.root / "test-artifacts"
