@@ -1,8 +1,10 @@
-"""Bad inputs, made from the real penguins CSV, one function per kind of damage.
+"""Bad inputs, made from the real penguins CSV, one function per kind of damage; and
+harmless reformattings of it (FORMATTED) that both pipelines must accept.
 
 Each maker writes a CSV under `out_dir` and returns its path. CORPUS says, for each kind,
-the exit code both pipelines must give and a word the error message must contain
-(the damaged column, or what is wrong with the file).
+the exit code both pipelines must give, a word the error message and the run's last line
+must contain (the damaged column, or what is wrong with the file), and whether the shared
+reader refuses it before any stack's validator sees it.
 """
 
 from __future__ import annotations
@@ -124,11 +126,45 @@ def not_a_csv(out_dir: Path) -> Path:
     return _write_text(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 8, out_dir, "not_a_csv")
 
 
+def wrong_file(out_dir: Path) -> Path:
+    """Another dataset's CSV: no column in common with the penguins contract."""
+    frame = pd.DataFrame({"alcohol": ["12.1", "13.0"] * 100, "quality": ["5", "6"] * 100})
+    return _write(frame, out_dir, "wrong_file")
+
+
+def reordered(out_dir: Path) -> Path:
+    """The shipped rows, columns in reverse order."""
+    raw = _raw()
+    return _write(raw[list(reversed(raw.columns))], out_dir, "reordered")
+
+
+def bom_crlf(out_dir: Path) -> Path:
+    """The shipped file with a UTF-8 byte-order mark and CRLF line ends (Excel's CSV)."""
+    text = PENGUINS.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    return _write_text(b"\xef\xbb\xbf" + text, out_dir, "bom_crlf")
+
+
+def bom_crlf_reordered(out_dir: Path) -> Path:
+    """All of the above at once: what the end-to-end runs use."""
+    raw = _raw()
+    text = raw[list(reversed(raw.columns))].to_csv(index=False, lineterminator="\r\n")
+    return _write_text(b"\xef\xbb\xbf" + text.encode(), out_dir, "bom_crlf_reordered")
+
+
+# Harmless: same rows, same split, same verdict as the shipped file.
+FORMATTED: dict[str, Callable[[Path], Path]] = {
+    "reordered": reordered,
+    "bom_crlf": bom_crlf,
+    "bom_crlf_reordered": bom_crlf_reordered,
+}
+
+
 @dataclass(frozen=True)
 class Kind:
     make: Callable[[Path], Path]
-    exit_code: int  # 2: stopped by validation; 1: not a CSV at all
-    names: str  # a word the error message must contain
+    exit_code: int  # 2: the data was refused; 1 is for files that cannot be opened at all
+    names: str  # a word the error message and the last line must contain
+    reader: bool = False  # refused by the shared reader, before any validator
 
 
 CORPUS: dict[str, Kind] = {
@@ -142,9 +178,10 @@ CORPUS: dict[str, Kind] = {
     "mostly_null_column": Kind(mostly_null_column, 2, "bill_depth_mm"),
     "mostly_missing_label": Kind(mostly_missing_label, 2, "species"),
     "header_only": Kind(header_only, 2, "rows"),
-    "empty_file": Kind(empty_file, 1, "empty"),
-    "short_rows": Kind(short_rows, 1, "rectangular"),
-    "not_a_csv": Kind(not_a_csv, 1, "not a UTF-8 CSV"),
+    "empty_file": Kind(empty_file, 2, "empty", reader=True),
+    "short_rows": Kind(short_rows, 2, "rectangular", reader=True),
+    "not_a_csv": Kind(not_a_csv, 2, "not a UTF-8 CSV", reader=True),
+    "wrong_file": Kind(wrong_file, 2, "wrong --data or --contract", reader=True),
 }
 
 # The four each pipeline's own tests cover, as (maker, the column the message must name);

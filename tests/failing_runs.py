@@ -70,11 +70,16 @@ def run_corpus(pipeline: str, workdir: Path, out_dir: Path) -> dict[str, dict]:
     return json.loads(results.read_text())
 
 
-def check_case(kind: str, result: dict) -> None:
+def check_case(kind: str, result: dict, stack: str) -> None:
+    """The exit code, the cause named above, and a last line naming stack, outcome, exit
+    code and cause (components/shared/outcome.py: last_line)."""
     expected = CORPUS[kind]
     shown = f"stdout:\n{result['stdout'][-2000:]}\nstderr:\n{result['stderr'][-2000:]}"
     assert result["code"] == expected.exit_code, shown
     assert expected.names in result["stderr"], shown
+    last = result["stdout"].strip().splitlines()[-1]
+    assert last.startswith(f"{stack}: stopped by validation (exit 2): "), shown
+    assert expected.names in last, shown
 
 
 @contextmanager

@@ -39,6 +39,11 @@ class DriftFinding:
             f"> {self.threshold}"
         )
 
+    @property
+    def reason(self) -> str:
+        """The short form, for a run's last line: `bill_depth_mm: drift 0.31 > 0.2`."""
+        return f"{self.column}: drift {self.measure} {self.value:.3f} > {self.threshold}"
+
 
 def _checked_columns(contract: Contract) -> list:
     # Ignored columns (e.g. year) are allowed to move; features and the label are not.

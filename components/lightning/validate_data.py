@@ -42,8 +42,13 @@ class Failure:
     detail: str
 
     def __str__(self) -> str:
-        where = f"column '{self.column}'" if self.column else "table"
+        where = f"column '{self.column}'" if self.column else "the file"
         return f"{self.expectation} on {where}: {self.detail}"
+
+    @property
+    def reason(self) -> str:
+        """The short form, for a run's last line: `island: 3 unexpected values ...`."""
+        return f"{self.column or 'rows'}: {self.detail}"
 
 
 @dataclass
@@ -59,12 +64,18 @@ class ValidationReport:
         """The failing columns, in contract order of first failure."""
         return list(dict.fromkeys(f.column for f in self.failures if f.column))
 
+    @property
+    def reasons(self) -> list[str]:
+        """One per column and cause, in contract order."""
+        return list(dict.fromkeys(f.reason for f in self.failures))
+
 
 def build_expectations(contract: Contract) -> list[Any]:
     """The expectations the contract implies, nothing hand-written per dataset."""
     E = gx.expectations
     expectations: list[Any] = [
-        E.ExpectTableColumnsToMatchOrderedList(column_list=contract.column_names),
+        # A set, not an ordered list: a CSV is read by its header, in any column order.
+        E.ExpectTableColumnsToMatchSet(column_set=contract.column_names, exact_match=True),
         E.ExpectTableRowCountToBeBetween(min_value=contract.min_rows),
     ]
     for column in contract.columns:
@@ -162,28 +173,30 @@ def _detail(result: Any, frame: pd.DataFrame) -> str:
 
 
 def _failures(results: Any, frame: pd.DataFrame, contract: Contract) -> list[Failure]:
-    failures = []
+    """One failure per column and cause: a missing column is reported once as missing,
+    not once more by every expectation on it."""
+    missing = [c for c in contract.column_names if c not in frame.columns]
+    failures = [
+        Failure("expect_table_columns_to_match_set", c, "missing from the file") for c in missing
+    ]
+    failures += [
+        Failure("expect_table_columns_to_match_set", c, "not in the contract")
+        for c in frame.columns
+        if c not in contract.column_names
+    ]
     for result in results.results:
-        if result.success:
-            continue
         config = result.expectation_config
         column = config.kwargs.get("column")
-        if config.type == "expect_table_columns_to_match_ordered_list":
-            # Name the columns themselves: missing, unexpected or out of order.
-            observed = list((result.result or {}).get("observed_value") or [])
-            expected = list(config.kwargs.get("column_list") or [])
-            missing = [c for c in expected if c not in observed]
-            extra = [c for c in observed if c not in expected]
-            detail = f"missing {missing}, unexpected {extra}" if missing or extra else "order"
-            names = missing + extra
-            failures.append(Failure(config.type, names[0] if names else None, detail))
-            for name in names[1:]:
-                failures.append(Failure(config.type, name, detail))
+        if (
+            result.success
+            or config.type == "expect_table_columns_to_match_set"
+            or column in missing
+        ):
             continue
         failures.append(Failure(config.type, column, _detail(result, frame)))
-    # GE returns results in no useful order: table first, then contract column order.
+    # GE returns results in no useful order: the file first, then contract column order.
     order = {name: i for i, name in enumerate(contract.column_names)}
-    return sorted(failures, key=lambda f: (f.column is not None, order.get(f.column, -1)))
+    return sorted(failures, key=lambda f: (f.column is not None, order.get(f.column, len(order))))
 
 
 def validate(frame: pd.DataFrame, contract: Contract, out_dir: Path) -> ValidationReport:

@@ -23,11 +23,13 @@ from components.shared.contract import Contract
 
 
 class DataFileError(Exception):
-    """The data file is missing, unreadable, or not a CSV at all (exit code 1)."""
+    """The data file cannot be opened: missing, a directory, no permission (exit code 1)."""
 
 
 class DataValidationError(Exception):
-    """The data was read but breaks the contract (exit code 2)."""
+    """The file was opened but its content is not data the contract accepts: empty, not
+    UTF-8 text, not a rectangular CSV, none of the contract's columns, too few rows
+    (exit code 2, as for data a validator stops)."""
 
 
 @dataclass(frozen=True)
@@ -94,15 +96,15 @@ def _checked_bytes(path: Path) -> bytes:
     except OSError as exc:
         raise DataFileError(f"cannot read data file {path}: {exc.strerror}") from exc
     if not raw.strip():
-        raise DataFileError(f"data file is empty: {path}")
+        raise DataValidationError(f"data file is empty: {path}")
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataFileError(
+        raise DataValidationError(
             f"data file is not a UTF-8 CSV (undecodable byte at offset {exc.start}): {path}"
         ) from exc
     if b"\x00" in raw:
-        raise DataFileError(f"data file holds NUL bytes, it is not a CSV: {path}")
+        raise DataValidationError(f"data file holds NUL bytes, it is not a CSV: {path}")
     _check_rectangular(raw, path)
     return raw
 
@@ -112,7 +114,7 @@ def _parse_text(raw: bytes, path: Path) -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).strip().splitlines()[0]
-        raise DataFileError(f"data file cannot be parsed as CSV ({first}): {path}") from exc
+        raise DataValidationError(f"data file cannot be parsed as CSV ({first}): {path}") from exc
 
 
 def _check_rectangular(raw: bytes, path: Path) -> None:
@@ -124,10 +126,34 @@ def _check_rectangular(raw: bytes, path: Path) -> None:
     if bad:
         where = ", ".join(f"line {n} has {k}" for n, k in bad[:3])
         more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
-        raise DataFileError(
+        raise DataValidationError(
             f"data file is not a rectangular CSV: the header has {len(header)} fields, "
             f"{where}{more}: {path}"
         )
+
+
+def check_header(columns: list[str], contract: Contract, path: Path) -> None:
+    """Stop at once on a file that shares no column with the contract: the wrong file or
+    the wrong contract, which column-by-column validation would report once per column.
+    Partial mismatches are left to each stack's validator, which names the columns."""
+    if set(columns) & set(contract.column_names):
+        return
+    shown = ", ".join(columns[:5]) + (", ..." if len(columns) > 5 else "")
+    raise DataValidationError(
+        f"none of the contract's {len(contract.column_names)} columns is in this file "
+        f"(its header: {shown}): wrong --data or --contract? "
+        f"({path} against {contract.source.name})"
+    )
+
+
+def in_contract_order(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """The frame's columns in the contract's order, then any the contract does not know.
+
+    A CSV with a header is read by name: column order is not a property of the data, so
+    a reordered file gives the same rows, the same split and the same verdicts."""
+    known = [c for c in contract.column_names if c in frame.columns]
+    ordered = known + [c for c in frame.columns if c not in known]
+    return frame if list(frame.columns) == ordered else frame[ordered]
 
 
 def _row_in_eval(row_text: str, contract: Contract) -> bool:
@@ -140,8 +166,8 @@ def _hashed_in_eval(row_text: bytes, contract: Contract) -> bool:
 
 
 def split_mask(raw: pd.DataFrame, contract: Contract) -> pd.Series:
-    """True for the rows that belong to eval."""
-    rows = raw.itertuples(index=False, name=None)
+    """True for the rows that belong to eval: each row's cells, in contract order."""
+    rows = in_contract_order(raw, contract).itertuples(index=False, name=None)
     in_eval = (_row_in_eval("\x1f".join(map(str, row)), contract) for row in rows)
     return pd.Series(np.fromiter(in_eval, dtype=bool, count=len(raw)), index=raw.index)
 
@@ -166,13 +192,20 @@ def _mask_from_lines(raw: bytes, rows: int, contract: Contract) -> np.ndarray | 
 
 
 def _eval_mask(
-    data: bytes, rows: int, contract: Contract, path: Path, raw: pd.DataFrame | None = None
+    data: bytes,
+    header: list[str],
+    rows: int,
+    contract: Contract,
+    path: Path,
+    raw: pd.DataFrame | None = None,
 ) -> np.ndarray:
-    """Which rows belong to eval: from the file's lines when they are that simple, else
-    from the file's cells as text (`raw`, when the caller has parsed them already)."""
-    mask = _mask_from_lines(data, rows, contract)
-    if mask is not None:
-        return mask
+    """Which rows belong to eval: from the file's lines when they are that simple and in
+    contract order, else from the file's cells as text (`raw`, when the caller has
+    parsed them already)."""
+    if header == contract.column_names:
+        mask = _mask_from_lines(data, rows, contract)
+        if mask is not None:
+            return mask
     return split_mask(_parse_text(data, path) if raw is None else raw, contract).to_numpy()
 
 
@@ -185,9 +218,11 @@ def split_raw(path: Path, contract: Contract) -> tuple[pd.DataFrame, pd.DataFram
     path = Path(path)
     data = _checked_bytes(path)
     raw = _parse_text(data, path)
-    mask = _eval_mask(data, len(raw), contract, path, raw)
+    check_header(list(raw.columns), contract, path)
+    mask = _eval_mask(data, list(raw.columns), len(raw), contract, path, raw)
     del data
-    raw = _missing_to_empty(raw, contract)  # rebound: one copy of the file's cells at a time
+    # Rebound: one copy of the file's cells at a time.
+    raw = in_contract_order(_missing_to_empty(raw, contract), contract)
     return raw[~mask].reset_index(drop=True), raw[mask].reset_index(drop=True)
 
 
@@ -215,11 +250,14 @@ def load_split(path: Path, contract: Contract) -> Split:
     typed = _parse_typed(data, contract)
     if typed is None:  # a numeric column holds text: parse as text, name it in validation
         raw = _parse_text(data, path)
-        mask = _eval_mask(data, len(raw), contract, path, raw)
+        check_header(list(raw.columns), contract, path)
+        mask = _eval_mask(data, list(raw.columns), len(raw), contract, path, raw)
         typed = to_typed(_missing_to_empty(raw, contract), contract)
         del raw
     else:
-        mask = _eval_mask(data, len(typed), contract, path)
+        check_header(list(typed.columns), contract, path)
+        mask = _eval_mask(data, list(typed.columns), len(typed), contract, path)
+    typed = in_contract_order(typed, contract)
     digest = hashlib.sha256(data).hexdigest()
     del data
     order = np.concatenate([np.flatnonzero(~mask), np.flatnonzero(mask)])

@@ -33,17 +33,34 @@ def load_split_anomalies(uri: str) -> dict[str, anomalies_pb2.Anomalies]:
     return found
 
 
-def describe(anomalies_by_split: dict[str, anomalies_pb2.Anomalies]) -> list[str]:
-    """One human line per (split, feature) anomaly, naming the feature first."""
-    lines = []
+def _by_cause(
+    anomalies_by_split: dict[str, anomalies_pb2.Anomalies],
+) -> dict[tuple[str, str, str], list[str]]:
+    """(feature, short description, details) -> the splits it was found in: the same
+    anomaly in train and eval is one cause, not two."""
+    found: dict[tuple[str, str, str], list[str]] = {}
     for split, anomalies in anomalies_by_split.items():
         for feature, info in sorted(anomalies.anomaly_info.items()):
-            reasons = "; ".join(r.description or r.short_description for r in info.reason)
-            lines.append(f"{feature}: {info.short_description} ({reasons}) [{split} split]")
+            details = "; ".join(r.description or r.short_description for r in info.reason)
+            found.setdefault((feature, info.short_description, details), []).append(split)
         if anomalies.HasField("dataset_anomaly_info"):
             info = anomalies.dataset_anomaly_info
-            lines.append(f"<dataset>: {info.short_description} [{split} split]")
-    return lines
+            found.setdefault(("<dataset>", info.short_description, ""), []).append(split)
+    return found
+
+
+def describe(anomalies_by_split: dict[str, anomalies_pb2.Anomalies]) -> list[str]:
+    """One human line per feature and cause, naming the feature first and the splits
+    where it was found last."""
+    return [
+        f"{feature}: {short}" + (f" ({details})" if details else "") + f" [{', '.join(splits)}]"
+        for (feature, short, details), splits in _by_cause(anomalies_by_split).items()
+    ]
+
+
+def reasons(anomalies_by_split: dict[str, anomalies_pb2.Anomalies]) -> list[str]:
+    """The short form, for a run's last line: `island: Unexpected string values`."""
+    return list(dict.fromkeys(f"{f}: {short}" for f, short, _ in _by_cause(anomalies_by_split)))
 
 
 @component

@@ -15,7 +15,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_data_validation.utils import display_util
 
-from components.tfx.gate import describe, load_split_anomalies
+from components.tfx.gate import describe, load_split_anomalies, reasons
 
 _STATE = metadata_store_pb2.Execution.State
 
@@ -86,8 +86,10 @@ def timing_lines(nodes: dict[str, NodeRun]) -> list[str]:
     return [f"  {n.node_id:<{width}}  {n.state:<8} {n.seconds:7.1f} s" for n in nodes.values()]
 
 
-def anomaly_lines(anomalies_uri: str) -> list[str]:
-    return describe(load_split_anomalies(anomalies_uri))
+def anomaly_lines(anomalies_uri: str) -> tuple[list[str], list[str]]:
+    """(one line per feature and cause with its details, the short reasons)."""
+    found = load_split_anomalies(anomalies_uri)
+    return describe(found), reasons(found)
 
 
 def write_data_reports(

@@ -9,6 +9,7 @@ the data has passed validation, so bad data is rejected quickly.
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from components.lightning import STACK, reference_path
 from components.shared.contract import Contract
+from components.shared.dataset import DataValidationError
 from components.shared.layout import Workdir
-from components.shared.outcome import Outcome
+from components.shared.outcome import Outcome, collapse, last_line
 from components.shared.tracking import contract_params
 
 if TYPE_CHECKING:
@@ -55,11 +57,17 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _stop(problem: str, details: list[str]) -> Ended:
-    """Stopped by data validation: say why; the run ends FAILED (exit code 2)."""
-    for detail in details:
+def _stop(problem: str, details: list[str], reasons: list[str]) -> Ended:
+    """Stopped by data validation: say why; the run ends FAILED (exit code 2).
+    `details` are printed above (at most 10 unless --verbose), `reasons` end the line."""
+    verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
+    for detail in collapse(details, limit=None if verbose else 10):
         print(f"  - {detail}", file=sys.stderr)
-    return Ended(Outcome.DATA_INVALID, problem, f"stopped: {problem}")
+    return Ended(
+        Outcome.DATA_INVALID,
+        f"{problem}: " + "; ".join(reasons),
+        last_line(STACK, Outcome.DATA_INVALID, reasons),
+    )
 
 
 def fit(
@@ -101,7 +109,10 @@ def run_steps(
     )
 
     with tracking.timed("ingest"):
-        split = ingest.ingest(contract, data)
+        try:
+            split = ingest.ingest(contract, data)
+        except DataValidationError as exc:  # not data at all: empty, not a CSV, wrong file
+            return _stop("data file refused", [str(exc)], [str(exc)])
         batch = ingest.whole_batch(split)
     mlflow.log_params(
         {"data_sha256": split.data_sha256, **{f"{k}_rows": v for k, v in split.sizes.items()}}
@@ -120,11 +131,7 @@ def run_steps(
             f"(Data Docs: {report.docs_dir / 'index.html'})",
             file=sys.stderr,
         )
-        columns = ", ".join(report.columns) or "table"
-        return _stop(
-            f"data validation failed on column(s) {columns}",
-            [str(f) for f in report.failures],
-        )
+        return _stop("data validation failed", [str(f) for f in report.failures], report.reasons)
 
     with tracking.timed("drift"):
         reference = drift.load_reference(contract)
@@ -134,8 +141,7 @@ def run_steps(
     )
     if findings:
         print(f"drift check failed against {reference_path(contract)}", file=sys.stderr)
-        columns = ", ".join(f.column for f in findings)
-        return _stop(f"drift on column(s) {columns}", [str(f) for f in findings])
+        return _stop("drift", [str(f) for f in findings], [f.reason for f in findings])
 
     return _train_and_promote(contract, split, workdir, out_dir, client, run_id, uri, spread)
 
@@ -243,7 +249,14 @@ def _train_and_promote(
         _export_edge(model_uri, contract, features, probs, workdir)
         message = f"promoted {contract.registered_model} version {version} to champion"
         return Ended(Outcome.PROMOTED, message, message)
-    why = "; ".join(f"{g.name}: {g.detail}" for g in gates if not g.passed)
+    reasons = [f"{g.name}: {g.detail}" for g in gates if not g.passed]
     return Ended(
-        Outcome.NOT_BLESSED, why, f"not promoted: {why} (version {version} tagged rejected)"
+        Outcome.NOT_BLESSED,
+        "; ".join(reasons),
+        last_line(
+            STACK,
+            Outcome.NOT_BLESSED,
+            reasons,
+            suffix=f"; version {version} tagged rejected, the champion stays",
+        ),
     )

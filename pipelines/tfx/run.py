@@ -32,9 +32,9 @@ import absl.logging
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from components.shared.contract import Contract, ContractError
-from components.shared.dataset import Snapshot, file_sha256, snapshot
+from components.shared.dataset import DataValidationError, Snapshot, file_sha256, snapshot
 from components.shared.layout import Workdir
-from components.shared.outcome import ExitCode, Outcome
+from components.shared.outcome import ExitCode, Outcome, collapse, last_line
 from components.tfx import edge, reports, schema_path, tensorboard
 from pipelines.tfx import fingerprint as run_fingerprint
 from pipelines.tfx.beam_options import runner_description, with_default_beam_args
@@ -224,7 +224,12 @@ def _run_locked(
         # that run used. The data file is hashed once, and read at most once, per run.
         data_sha256 = data_sha256 or file_sha256(data)
         taken = run_fingerprint.fingerprint(contract, data_sha256, beam_args)
-        snap = snapshot(data, contract, workdir.data, sha256=data_sha256)
+        try:
+            snap = snapshot(data, contract, workdir.data, sha256=data_sha256)
+        except DataValidationError as exc:  # refused before TFX starts: nothing ran
+            print(f"error: {exc}", file=sys.stderr)
+            print(last_line(STACK, Outcome.DATA_INVALID, [str(exc)]), flush=True)
+            return ExitCode.DATA_INVALID
         return _run_with_children(contract, snap, workdir, beam_args, taken, edge_export, recorder)
     finally:
         edge_export.cancel()
@@ -286,7 +291,8 @@ def _run_with_children(
         _first_uri(nodes.get("Trainer"), "model_run"), workdir.tensorboard(STACK, contract)
     )
 
-    code, outcome, problems, final = _classify(nodes, error, elapsed, log_path)
+    had_push = workdir.latest_push(STACK, contract) is not None
+    code, outcome, problems, final = _classify(nodes, error, elapsed, log_path, had_push)
     for line in problems:
         print(line, file=sys.stderr)
     edge_report = _start_edge_export(edge_export, nodes, snap) if code == ExitCode.OK else None
@@ -306,42 +312,44 @@ def _classify(
     error: BaseException | None,
     elapsed: float,
     log_path: Path,
+    had_push: bool,
 ) -> tuple[ExitCode, Outcome, list[str], str]:
-    """(exit code, outcome, stderr lines saying why, final stdout line)."""
+    """(exit code, outcome, stderr lines saying why, final stdout line). `had_push`:
+    a model was pushed before this run, so a failed run leaves it in place."""
     gate = nodes.get(GATE_ID)
     if gate is not None and gate.state == "FAILED":
-        anomalies = reports.anomaly_lines(_first_uri(gate, "anomalies", outputs=False))
+        details, reasons = reports.anomaly_lines(_first_uri(gate, "anomalies", outputs=False))
+        shown = collapse(details, limit=None if _verbose() else 10)
         return (
             ExitCode.DATA_INVALID,
             Outcome.DATA_INVALID,
             ["error: data validation failed, nothing trained or pushed:"]
-            + [f"  {line}" for line in anomalies],
-            f"FAILED: data invalid (exit 2) after {elapsed:.0f} s",
+            + [f"  {line}" for line in shown],
+            last_line(STACK, Outcome.DATA_INVALID, reasons),
         )
     if error is not None:
         if _verbose():
             logging.exception("TFX run failed", exc_info=error)
-        problems = [f"error: TFX run failed: {type(error).__name__}: {error}"]
+        first = (str(error).strip().splitlines() or [""])[0]
+        cause = f"{type(error).__name__}: {first}".rstrip(": ")
+        problems = [f"error: TFX run failed after {elapsed:.0f} s: {type(error).__name__}: {error}"]
         if not _verbose():
             problems.append(f"  full log: {log_path} (or rerun with --verbose)")
-        return (
-            ExitCode.ERROR,
-            Outcome.ERROR,
-            problems,
-            f"FAILED: error (exit 1) after {elapsed:.0f} s",
-        )
+        return ExitCode.ERROR, Outcome.ERROR, problems, last_line(STACK, Outcome.ERROR, [cause])
 
     evaluator = nodes["Evaluator"]
     evaluation_uri = _first_uri(evaluator, "evaluation")
     accuracy = reports.evaluator_accuracy(evaluation_uri)
     blessing = (evaluator.outputs.get("blessing") or [None])[0]
     if blessing is None or blessing.custom_properties["blessed"].int_value != 1:
+        failures = reports.validation_failures(evaluation_uri)
+        kept = "; the previous push stays in place" if had_push else "; nothing was pushed"
         return (
             ExitCode.NOT_BLESSED,
             Outcome.NOT_BLESSED,
             [f"error: model not blessed (eval accuracy {accuracy:.4f}); nothing pushed:"]
-            + [f"  {line}" for line in reports.validation_failures(evaluation_uri)],
-            f"NOT BLESSED: exit 3 after {elapsed:.0f} s; the previous push stays in place",
+            + [f"  {line}" for line in failures],
+            last_line(STACK, Outcome.NOT_BLESSED, failures, suffix=kept),
         )
     destination = _pushed_destination(nodes)
     cached = sum(n.state == "CACHED" for n in nodes.values())

@@ -40,8 +40,8 @@ def test_generated_suite_covers_every_contract_column(contract):
         else:
             assert "expect_column_values_to_be_in_set" in kinds
     table = {e.expectation_type: e for e in expectations if not getattr(e, "column", None)}
-    ordered = table["expect_table_columns_to_match_ordered_list"]
-    assert ordered.column_list == contract.column_names
+    columns = table["expect_table_columns_to_match_set"]
+    assert set(columns.column_set) == set(contract.column_names) and columns.exact_match
     assert table["expect_table_row_count_to_be_between"].min_value == contract.min_rows
 
 
@@ -54,6 +54,18 @@ def test_validation_passes_clean_data_and_names_a_bad_column(contract, batch, tm
     report = validate(bad, contract, tmp_path / "bad")
     assert not report.success and report.columns == ["island"]
     assert (tmp_path / "bad" / "data_docs" / "index.html").exists()
+
+
+def test_validation_reads_columns_by_name_and_names_each_mismatch_once(
+    contract, batch, tmp_path
+):
+    from components.lightning.validate_data import validate
+
+    assert validate(batch[list(reversed(batch.columns))], contract, tmp_path / "reordered").success
+    renamed = batch.rename(columns={"sex": "gender"})
+    report = validate(renamed, contract, tmp_path / "renamed")
+    # One line per column and cause, not one per expectation on the missing column.
+    assert report.reasons == ["sex: missing from the file", "gender: not in the contract"]
 
 
 def test_reference_stats_are_in_sync_with_the_shipped_csv(contract):

@@ -220,7 +220,8 @@ def test_bad_data_stops_before_training(workdir, second, kind, tmp_path):
     result = run_cli("lightning", "--workdir", workdir, "--data", maker(tmp_path))
     _ok(result, 2)
     assert column in result.stderr
-    assert result.stdout.strip().splitlines()[-1].startswith("stopped: ")
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("lightning: stopped by validation (exit 2): ") and column in last
     with tracking(workdir) as client:
         assert _versions(client) == versions
         assert _champion(client) == champion
@@ -241,7 +242,8 @@ def test_too_high_threshold_registers_a_rejected_version(workdir, second, tmp_pa
         versions, champion = _versions(client), _champion(client)
     result = run_cli("lightning", "--workdir", workdir, "--contract", contract)
     _ok(result, 3)
-    assert result.stdout.strip().splitlines()[-1].startswith("not promoted: min_accuracy")
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("lightning: not blessed (exit 3): min_accuracy"), last
     with tracking(workdir) as client:
         new = _versions(client)
         assert new == [*versions, versions[-1] + 1]
@@ -279,7 +281,8 @@ def test_a_model_worse_than_the_champion_is_rejected(workdir, second, tmp_path):
     result = run_cli("lightning", "--workdir", workdir, "--contract", contract)
     _ok(result, 3)
     last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith("not promoted: champion:") and f"champion v{champion}" in last
+    assert last.startswith("lightning: not blessed (exit 3): champion:"), last
+    assert f"champion v{champion}" in last
     with tracking(workdir) as client:
         assert _champion(client) == champion
         rejected = client.get_model_version(MODEL, str(_versions(client)[-1]))
