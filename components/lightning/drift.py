@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 
 from components.lightning import reference_path
-from components.shared.companions import write_companions
-from components.shared.contract import Contract, ContractError
+from components.shared.companions import fresh, stamped, write_companions
+from components.shared.contract import Contract
 from components.shared.dataset import load_split
 
 
@@ -80,21 +80,34 @@ def compute_reference(contract: Contract) -> dict[str, Any]:
     return reference_stats(split.rows, contract)
 
 
+# The contract sections the reference is made from (with the contract's data file).
+MADE_FROM = ("columns", "label", "missing_values")
+STAMP_KEY = "_generated_from"
+
+
 def write_companion(contract: Contract) -> Path:
     path = reference_path(contract)
-    path.write_text(json.dumps(compute_reference(contract), indent=2, sort_keys=True) + "\n")
+    reference = compute_reference(contract)
+
+    def render(stamp: str) -> str:
+        # sort_keys puts the stamp first, on a line of its own.
+        return json.dumps({STAMP_KEY: stamp, **reference}, indent=2, sort_keys=True) + "\n"
+
+    path.write_text(stamped(contract, MADE_FROM, render))
     return path
 
 
+def fresh_companion(contract: Contract) -> Path:
+    """The reference beside the contract, regenerated first when the contract changed; a
+    missing or hand-edited stale one is a contract problem (exit 1), not bad data."""
+    command = f"python -m components.lightning.drift {contract.source}"
+    return fresh(reference_path(contract), contract, MADE_FROM, write_companion, command)
+
+
 def load_reference(contract: Contract) -> dict[str, Any]:
-    path = reference_path(contract)
-    if not path.exists():
-        # A companion file of the contract, so a contract problem (exit 1), not bad data.
-        raise ContractError(
-            f"drift reference {path} is missing; create it with "
-            f"`python -m components.lightning.drift {contract.source}`"
-        )
-    return json.loads(path.read_text())
+    reference = json.loads(fresh_companion(contract).read_text())
+    reference.pop(STAMP_KEY, None)
+    return reference
 
 
 def check_drift(

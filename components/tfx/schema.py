@@ -14,9 +14,13 @@ from pathlib import Path
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.shared.companions import write_companions
+from components.shared.companions import fresh, stamped, write_companions
 from components.shared.contract import Column, Contract
 from components.tfx import schema_path
+
+# The contract sections the schema is made from (a changed threshold leaves it fresh).
+MADE_FROM = ("columns",)
+COMMAND = "python -m components.tfx.schema {contract}"
 
 
 def _feature(column: Column, contract: Contract) -> schema_pb2.Feature:
@@ -57,12 +61,23 @@ def build_schema(contract: Contract) -> schema_pb2.Schema:
 
 
 def schema_text(contract: Contract) -> str:
-    """The schema as the committed .pbtxt text, with a do-not-edit header."""
-    header = (
-        f"# Generated from {contract.source.name} by "
-        f"`python -m components.tfx.schema`; do not edit by hand.\n"
-    )
-    return header + text_format.MessageToString(build_schema(contract))
+    """The schema as the committed .pbtxt text, with a do-not-edit header and the
+    stamp that says which contract it was made from (components/shared/companions.py)."""
+
+    def render(stamp: str) -> str:
+        header = (
+            f"# Generated from {contract.source.name} by "
+            f"`python -m components.tfx.schema`; do not edit by hand.\n# {stamp}\n"
+        )
+        return header + text_format.MessageToString(build_schema(contract))
+
+    return stamped(contract, MADE_FROM, render)
+
+
+def fresh_companion(contract: Contract) -> Path:
+    """The schema beside the contract, regenerated first when the contract changed."""
+    command = COMMAND.format(contract=contract.source)
+    return fresh(schema_path(contract), contract, MADE_FROM, write_companion, command)
 
 
 def write_companion(contract: Contract, path: Path | None = None) -> Path:

@@ -31,11 +31,11 @@ from pipelines.tfx import environment  # noqa: F401 - before TFX is imported
 import absl.logging
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-from components.shared.contract import Contract, ContractError
+from components.shared.contract import Contract
 from components.shared.dataset import DataValidationError, Snapshot, file_sha256, snapshot
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode, Outcome, collapse, last_line
-from components.tfx import edge, reports, schema_path, tensorboard
+from components.tfx import edge, reports, tensorboard
 from pipelines.tfx import fingerprint as run_fingerprint
 from pipelines.tfx.beam_options import runner_description, with_default_beam_args
 from pipelines.tfx.pipeline import GATE_ID, STACK, create_pipeline, pipeline_name
@@ -93,13 +93,9 @@ def stage_schema(contract: Contract, workdir: Workdir) -> Path:
     ImportSchemaGen's cache key is the file *path*: a contract copied elsewhere (same
     schema, other thresholds) would re-import it and retrain everything downstream.
     """
-    curated = schema_path(contract)
-    if not curated.exists():
-        raise ContractError(
-            f"no TFDV schema at {curated}; generate it from the contract with "
-            f"`python -m components.tfx.schema {contract.source}`"
-        )
-    text = curated.read_bytes()
+    from components.tfx.schema import fresh_companion
+
+    text = fresh_companion(contract).read_bytes()
     target = workdir.staged(STACK) / hashlib.sha256(text).hexdigest()[:16]
     target = target / "schema.pbtxt"
     if not target.exists():
