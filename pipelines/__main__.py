@@ -26,7 +26,7 @@ from components.shared.contract import (
 )
 from components.shared.dataset import DataFileError, DataValidationError, check_readable
 from components.shared.layout import DEFAULT_WORKDIR, Workdir
-from components.shared.outcome import HELP, ExitCode
+from components.shared.outcome import HELP, ExitCode, Outcome, last_line
 from components.shared.processes import exit_without_final_collection
 
 
@@ -181,20 +181,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(_runner(args, present)())
     except (DataFileError, ContractError) as exc:
-        _report(exc, args.verbose)
+        _report(exc, args, Outcome.ERROR)
         return ExitCode.ERROR
     except DataValidationError as exc:
-        _report(exc, args.verbose)
+        _report(exc, args, Outcome.DATA_INVALID)
         return ExitCode.DATA_INVALID
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return ExitCode.ERROR
 
 
-def _report(exc: BaseException, verbose: bool) -> None:
-    if verbose:
+def _report(exc: BaseException, args: argparse.Namespace, outcome: Outcome) -> None:
+    """One line, as every stop and failure ends (components/shared/outcome.py)."""
+    if args.verbose:
         traceback.print_exception(exc)
-    print(f"error: {exc}", file=sys.stderr)
+    print(last_line(args.command, outcome, [str(exc)]), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,8 @@ HELP = """exit codes:
   0  ran and the model was published (pushed, or promoted to champion)
   1  the run could not start or crashed: data file missing or unopenable, bad
      contract, stale contract companion, another run holding the workdir, a crash
-  2  the data was read and refused, nothing trained or published: the contract's
-     validation or drift check failed, or the file's content is not data (empty,
-     not UTF-8, not a rectangular CSV, none of the contract's columns, too few rows)
+  2  stopped by data validation, nothing trained or published: the contract's
+     checks or the drift check refused the data, or the file's content is not data
+     (empty, not UTF-8, not a rectangular CSV, none of the contract's columns, too
+     few rows)
   3  trained but not blessed; nothing published, the previous model stays in place"""

@@ -134,3 +134,16 @@ def test_two_lightning_runs_at_once_are_both_recorded(
         assert new == [*versions, versions[-1] + 1, versions[-1] + 2]
         champion = _champion(client)
         assert int(champion.version) in new[-2:] and champion.status == "READY"
+
+
+@pytest.mark.e2e
+def test_lightning_accepts_reordered_columns_a_bom_and_crlf(
+    lightning_baseline, lightning_corpus, lightning_workdir, tmp_path
+):
+    from tests.bad_data import bom_crlf_reordered
+
+    result = run_cli(
+        "lightning", "--workdir", lightning_workdir, "--data", bom_crlf_reordered(tmp_path)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith(f"promoted {MODEL} version ")

@@ -25,7 +25,8 @@ def test_missing_data_file_is_one_line_and_exit_1(command, tmp_path):
     missing = tmp_path / "nope.csv"
     result = run_cli(command, "--data", missing, "--workdir", tmp_path / "runs")
     assert result.returncode == 1
-    assert result.stderr.strip() == f"error: data file not found: {missing}"
+    expected = f"{command}: failed (exit 1): data file not found: {missing}"
+    assert result.stderr.strip() == expected
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "runs").exists()
 
@@ -45,7 +46,7 @@ def test_verbose_shows_the_traceback(tmp_path):
 def test_missing_contract_is_one_line(tmp_path):
     result = run_cli(ANY_STACK, "--contract", tmp_path / "nope.yaml")
     assert result.returncode == 1
-    assert result.stderr.strip().startswith("error: cannot read contract")
+    assert result.stderr.strip().startswith(f"{ANY_STACK}: failed (exit 1): cannot read contract")
 
 
 def test_each_wing_help_names_its_own_options():

@@ -224,3 +224,14 @@ def test_tfx_sigkill_in_training_then_rerun_and_a_concurrent_run(
 
 
 # ---------------------------------------------------------------------- Lightning
+
+
+@pytest.mark.e2e
+def test_tfx_accepts_reordered_columns_a_bom_and_crlf(
+    tfx_baseline, tfx_corpus, tfx_workdir, tmp_path
+):
+    from tests.bad_data import bom_crlf_reordered
+
+    result = run_cli("tfx", "--workdir", tfx_workdir, "--data", bom_crlf_reordered(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("OK: blessed")
