@@ -3,6 +3,10 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= runs
+# CONTRACT=data/yours.yaml runs any contract; unset, the CLI uses pyproject.toml's
+# [tool.pipelines] default-contract.
+CONTRACT ?=
+WITH_CONTRACT := $(if $(CONTRACT),--contract $(CONTRACT))
 
 .PHONY: setup lock run report ui tensorboard test test-quick bench bench-scale lint format contract-artifacts clean
 
@@ -12,17 +16,17 @@ setup:  ## create .venv from the locks of the stacks in stacks.toml (returns at 
 lock:  ## recompile requirements.lock and requirements/<stack>.lock from pyproject.toml (needs PyPI)
 	@scripts/lock.sh
 
-run: setup  ## the main job: every stack's pipeline on data/penguins.csv, then the report (runs/)
-	$(PY) -m pipelines all --workdir $(WORKDIR)
+run: setup  ## the main job: every stack's pipeline on the contract's data, then the report (runs/)
+	$(PY) -m pipelines all $(WITH_CONTRACT) --workdir $(WORKDIR)
 
 run-%: setup  ## one stack's pipeline alone: make run-tfx, make run-lightning
-	$(PY) -m pipelines $* --workdir $(WORKDIR)
+	$(PY) -m pipelines $* $(WITH_CONTRACT) --workdir $(WORKDIR)
 
-report: setup
-	$(PY) -m pipelines report --workdir $(WORKDIR)
+report: setup  ## the comparison report from MLflow: $(WORKDIR)/report/<dataset>/
+	$(PY) -m pipelines report $(WITH_CONTRACT) --workdir $(WORKDIR)
 
 ui: setup  ## the MLflow UI on http://127.0.0.1:5000 over the runs in $(WORKDIR)
-	$(PY) -m pipelines ui --workdir $(WORKDIR)
+	$(PY) -m pipelines ui $(WITH_CONTRACT) --workdir $(WORKDIR)
 
 tensorboard: setup  ## TensorBoard on http://127.0.0.1:6006 over every stack's training logs in $(WORKDIR)
 	$(PY) scripts/serve_tensorboard.py --logdir $(WORKDIR)/tensorboard --host 127.0.0.1

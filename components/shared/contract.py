@@ -10,7 +10,19 @@ from typing import Any
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONTRACT = REPO_ROOT / "data" / "penguins.yaml"
+
+
+def _default_contract() -> Path:
+    """pyproject.toml's [tool.pipelines] default-contract: the one place it is set."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    return REPO_ROOT / config["tool"]["pipelines"]["default-contract"]
+
+
+DEFAULT_CONTRACT = _default_contract()
 
 COLUMN_TYPES = ("int", "float", "categorical", "text")
 ROLES = ("feature", "label", "ignored")
