@@ -10,10 +10,32 @@ import mlflow
 
 from components.report import claims, collect, footprint, render
 from components.shared import stacks
-from components.shared.contract import Contract
+from components.shared.contract import REPO_ROOT, Contract, ContractError, load_contract
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode
 from components.shared.tracking import tracking_uri
+
+
+def _no_runs(contract: Contract, workdir: Workdir, uri: str, elsewhere: list[str]) -> str:
+    """Why there is nothing to report, and the command that would report something."""
+    line = (
+        f"report: failed (exit 1): no evaluated pipeline run of {contract.source.name} "
+        f"(MLflow experiment '{contract.experiment}') at {uri}"
+    )
+    if not elsewhere:
+        return line + f"; run `python -m pipelines all --workdir {workdir.root}` first"
+    suggestions = []
+    for path in sorted(contract.source.parent.glob("*.yaml")):
+        try:
+            other = load_contract(path)
+        except ContractError:
+            continue
+        if other.experiment in elsewhere:
+            shown_path = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+            suggestions.append(f"--contract {shown_path}")
+    shown = ", ".join(f"'{name}'" for name in elsewhere)
+    hint = f"; try {' or '.join(suggestions)}" if suggestions else ""
+    return line + f"; this store has runs of {shown}{hint}"
 
 
 def run(contract: Contract, workdir: Workdir) -> int:
@@ -21,16 +43,13 @@ def run(contract: Contract, workdir: Workdir) -> int:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(workdir)
     # Reading must not create an empty store where the user mistyped the workdir.
-    runs = {}
+    runs, elsewhere = {}, []
     if not uri.startswith("sqlite:") or workdir.mlflow_db.exists():
         mlflow.set_tracking_uri(uri)
         runs = collect.latest_runs(contract.experiment)
+        elsewhere = [] if runs else collect.evaluated_experiments()
     if not runs:
-        print(
-            f"error: no evaluated pipeline run in MLflow experiment '{contract.experiment}' "
-            f"at {uri}; run `python -m pipelines all --workdir {workdir.root}` first",
-            file=sys.stderr,
-        )
+        print(_no_runs(contract, workdir, uri, elsewhere), file=sys.stderr)
         return ExitCode.ERROR
     out = workdir.report(contract)
     parity_file = out / "parity.json"

@@ -112,6 +112,18 @@ def latest_runs(experiment: str, client: MlflowClient | None = None) -> dict[str
     return found
 
 
+def evaluated_experiments(client: MlflowClient | None = None) -> list[str]:
+    """The experiments holding at least one evaluated pipeline run, by name."""
+    client = client or MlflowClient()
+    return [
+        exp.name
+        for exp in client.search_experiments()
+        if client.search_runs(
+            [exp.experiment_id], filter_string="metrics.eval_accuracy >= 0", max_results=1
+        )
+    ]
+
+
 def run_histories(experiment: str, client: MlflowClient | None = None) -> list[History]:
     client = client or MlflowClient()
     exp = client.get_experiment_by_name(experiment)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from components.report.code_size import count_code_lines, lines_per_stage
 from components.report.footprint import measure
 from components.shared import stacks
@@ -87,3 +89,26 @@ def test_the_performance_section_shows_the_latest_benchmarks(tmp_path):
     assert "| tfx in_memory | 10,000 |" in text
     # The report links the plot beside itself, so it must be copied there.
     assert (out / "scale.png").read_bytes() == b"\x89PNG\r\n"
+
+
+def test_report_without_runs_of_this_contract_names_the_contracts_that_have_some(tmp_path):
+    """A real MLflow store holding an evaluated run of the wine contract only."""
+    import mlflow
+
+    from components.shared.layout import Workdir
+    from components.shared.tracking import ensure_experiment, tracking_uri
+    from tests.conftest import run_cli
+
+    workdir = Workdir(tmp_path / "runs")
+    mlflow.set_tracking_uri(tracking_uri(workdir))
+    try:
+        with mlflow.start_run(experiment_id=ensure_experiment("wine", workdir)):
+            mlflow.log_metric("eval_accuracy", 0.9)
+    finally:
+        mlflow.set_tracking_uri(None)
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    result = run_cli("report", "--workdir", workdir.root)
+    assert result.returncode == 1
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("report: failed (exit 1): no evaluated pipeline run of penguins.yaml")
+    assert "this store has runs of 'wine'; try --contract data/wine.yaml" in line
