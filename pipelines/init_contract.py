@@ -50,6 +50,8 @@ def run(
     print(f"wrote {out}: {len(contract.features)} features, classes {list(contract.classes)}")
     for note in draft.notes:
         print(f"  column {note}")
+    for warning in draft.warnings:
+        print(f"warning: {warning}")
 
     missing = []
     for stack in stacks.load().values():

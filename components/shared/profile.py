@@ -37,6 +37,15 @@ MAX_CATEGORIES = 30
 MAX_UNIQUE_SHARE = 0.5
 # Ranges are widened by this share of the observed span on each side.
 RANGE_MARGIN = 0.1
+# An integer column whose values all lie in 0..MAX_CODE is a code or a scale (flags,
+# ratings, small counts): its range is the observed one, not extrapolated, so a 0/1 flag
+# stays 0..1 and a 2 fails validation. (Years and measurements are extrapolated.)
+MAX_CODE = 10
+# The drafted min_accuracy is at least the majority class's share plus this: a model
+# that always predicts the most common class must not pass.
+MIN_LIFT = 0.05
+# Classes are called imbalanced when the largest is this many times the smallest.
+IMBALANCE_RATIO = 3.0
 MISSING_VALUES = ("NA", "")
 _INT = re.compile(r"^[+-]?\d+$")
 
@@ -48,6 +57,8 @@ class Draft:
     contract: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    extrapolated: list[str] = field(default_factory=list)
 
 
 def _nice_floor(value: float, step: float) -> float:
@@ -120,7 +131,14 @@ def _profile_column(name: str, values: pd.Series, label: str, draft: Draft) -> d
     constant = len(distinct) == 1
     if numeric:
         is_int = bool(present.map(lambda v: bool(_INT.match(str(v)))).all())
-        low, high = numeric_range(numbers, is_int)
+        observed = (numbers.min(), numbers.max())
+        if is_int and 0 <= observed[0] and observed[1] <= MAX_CODE:
+            low, high = int(observed[0]), int(observed[1])
+            kind = "a 0/1 flag" if (low, high) == (0, 1) else f"{len(distinct)} codes"
+            draft.notes.append(f"{name}: {kind} -> int, range {low}..{high} as observed")
+        else:
+            low, high = numeric_range(numbers, is_int)
+            draft.extrapolated.append(f"{name} {observed[0]:g}..{observed[1]:g} -> {low}..{high}")
         spec = {"type": "int" if is_int else "float", "role": "feature", "min": low, "max": high}
     elif _is_date(present):
         spec = {"type": "text", "role": "ignored"}
@@ -171,6 +189,7 @@ def profile_csv(
     if not features:
         raise ValueError(f"no column of {csv} can be a feature (all text, dates or constant)")
     rows = len(frame)
+    min_accuracy = _min_accuracy(frame[label].dropna(), label, draft)
     draft.contract = {
         "name": name,
         "path": data_path or str(csv),
@@ -188,23 +207,43 @@ def profile_csv(
             "seed": 42,
             "early_stopping_patience": 5,
         },
-        "evaluation": {
-            "min_accuracy": round(1.0 / len(classes) + 0.2, 2),
-            "max_accuracy_drop": 0.02,
-        },
+        "evaluation": {"min_accuracy": min_accuracy, "max_accuracy_drop": 0.02},
         "drift": {"max_mean_shift_in_std": 1.0, "max_category_shift": 0.3},
         "mlflow": {"experiment": name, "registered_model": f"{name}-lightning"},
     }
+    if draft.extrapolated:
+        draft.checks.append(
+            "columns.*.min/max: these ranges are the observed ones widened by 10% of the "
+            "span; set them to what is plausible, not what this file happened to hold: "
+            + "; ".join(draft.extrapolated)
+        )
     draft.checks += [
-        "columns.*.min/max: the ranges are the observed ones plus 10% of the span; "
-        "set them to what is plausible, not what this file happened to hold",
         "columns.*.domain: every category a future batch may hold; an unseen one fails validation",
         f"min_rows: {draft.contract['min_rows']} (a quarter of the {rows} profiled rows)",
-        "evaluation.min_accuracy: a placeholder (chance + 0.2); set the accuracy the model "
+        f"evaluation.min_accuracy: {min_accuracy}, drafted from the data (the larger of the "
+        f"majority class's share + {MIN_LIFT} and chance + 0.2); set the accuracy the model "
         "must reach to be pushed / promoted",
         "hyperparameters: defaults; tune them until both pipelines pass the accuracy gate",
     ]
     return draft
+
+
+def _min_accuracy(labels: pd.Series, label: str, draft: Draft) -> float:
+    """An accuracy a constant predictor cannot reach: above the majority class's share
+    by MIN_LIFT, and never below chance + 0.2; a warning with the shares when the
+    classes are imbalanced (accuracy then says little: read the per-class recall)."""
+    shares = labels.astype(str).value_counts(normalize=True)
+    majority = float(shares.iloc[0])
+    drafted = max(majority + MIN_LIFT, 1.0 / len(shares) + 0.2)
+    drafted = min(math.ceil(drafted * 100) / 100, 0.99)
+    if majority / float(shares.iloc[-1]) >= IMBALANCE_RATIO:
+        listed = ", ".join(f"{name} {share:.1%}" for name, share in shares.items())
+        draft.warnings.append(
+            f"label '{label}' is imbalanced ({listed}): always predicting "
+            f"'{shares.index[0]}' scores {majority:.3f}; min_accuracy drafted as {drafted} "
+            "(majority + lift); judge the model by its per-class recall too"
+        )
+    return drafted
 
 
 def _flow(value: Any) -> str:

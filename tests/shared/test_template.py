@@ -191,3 +191,36 @@ def test_tfx_run_readback_keeps_pipelines_apart(shared):
     config = sqlite_metadata_connection_config(str(db))
     assert reports.latest_run(config, "penguins-tfx") == {}
     assert reports.latest_run(config, "wine-tfx")["Pusher"].state == "COMPLETE"
+
+
+def test_init_contract_keeps_flags_exact_lists_extrapolations_and_beats_the_majority(tmp_path):
+    rows = 100
+    frame = pd.DataFrame(
+        {
+            "churned": ["yes" if i % 5 == 0 else "no" for i in range(rows)],  # 80 % "no"
+            "is_member": [i % 2 for i in range(rows)],
+            "rating": [1 + i % 5 for i in range(rows)],
+            "spend": [round(20 + i * 1.5, 1) for i in range(rows)],
+        }
+    )
+    frame.to_csv(tmp_path / "shop.csv", index=False)
+    result = run_cli(
+        "init-contract",
+        tmp_path / "shop.csv",
+        "--label",
+        "churned",
+        "--out",
+        tmp_path / "shop.yaml",
+    )
+    _ok(result)
+    contract = load_contract(tmp_path / "shop.yaml")
+    member, rating, spend = (contract.column(n) for n in ("is_member", "rating", "spend"))
+    assert (member.type, member.min, member.max) == ("int", 0, 1)  # a 2 must fail
+    assert (rating.min, rating.max) == (1, 5)
+    assert spend.min < 20 and spend.max > 168.5
+    out = result.stdout
+    assert "is_member: a 0/1 flag" in out
+    assert "spend 20..168.5 -> " in out and "is_member 0..1 ->" not in out
+    # Always answering "no" scores 0.8: the drafted gate must refuse such a model.
+    assert contract.min_accuracy >= 0.85
+    assert "warning: label 'churned' is imbalanced (no 80.0%, yes 20.0%)" in out
