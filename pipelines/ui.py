@@ -35,7 +35,9 @@ def command(workdir: Workdir, host: str, port: int) -> list[str]:
     ]
 
 
-def run(workdir: Workdir, host: str = "127.0.0.1", port: int = 5000) -> NoReturn:
+def run(
+    workdir: Workdir, host: str = "127.0.0.1", port: int = 5000, verbose: bool = False
+) -> NoReturn:
     """Become the MLflow UI server (exec, not a child process): a SIGTERM sent to this
     command, by a supervisor or `kill`, then reaches the server itself, which would
     otherwise outlive the command and keep the port."""
@@ -49,5 +51,9 @@ def run(workdir: Workdir, host: str = "127.0.0.1", port: int = 5000) -> NoReturn
     sys.stderr.flush()
     # The UI starts uvicorn by name: the venv's bin must be on PATH.
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    if not verbose:
+        # Starlette's deprecation note about MLflow's own code, once per server process on
+        # every start: not the user's to act on. --verbose shows it.
+        env.setdefault("PYTHONWARNINGS", "ignore:starlette.middleware.wsgi is deprecated")
     argv = command(workdir, host, port)
     os.execve(argv[0], argv, env)

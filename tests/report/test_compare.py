@@ -179,6 +179,8 @@ def test_ui_subcommand_serves_the_workdir_store_on_loopback(served):
         proc.terminate()
         proc.wait(timeout=30)
         assert _port_closes(port, within_s=30), f"the MLflow UI still serves on {port}"
+        said = proc.stdout.read()
+        assert "Uvicorn running" in said and "DeprecationWarning" not in said, said
     finally:
         with contextlib.suppress(ProcessLookupError):  # the group is gone when all went
             os.killpg(proc.pid, signal.SIGKILL)

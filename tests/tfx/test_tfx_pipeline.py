@@ -73,6 +73,8 @@ def test_good_run_is_blessed_and_pushed(good_run, workdir, contract):
     assert result.returncode == 0, result.stdout + result.stderr
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("OK: blessed") and str(Workdir(workdir).serving(STACK, contract)) in last
+    # No TF import noise (the CUDA-factory lines of a machine without a GPU).
+    assert "Unable to register" not in result.stdout + result.stderr
     assert len(_pushes(workdir)) == 1
     # One execution per component, each reported with its wall time.
     assert set(nodes) == COMPONENTS
@@ -210,5 +212,8 @@ def test_unreachable_threshold_is_not_blessed(good_run, workdir, tmp_path):
     assert result.returncode == 3, result.stdout + result.stderr
     assert "not blessed" in result.stderr
     assert "sparse_categorical_accuracy" in result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("tfx: not blessed (exit 3): sparse_categorical_accuracy"), last
+    assert last.endswith("the previous push stays in place")
     assert _pushes(workdir) == before and before
     assert all((p / "saved_model.pb").exists() for p in before)
