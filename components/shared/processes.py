@@ -4,14 +4,34 @@ exits."""
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
+
+
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on `path` for the block; yields False at once when another
+    process holds it. The kernel drops it when the holder dies, even by SIGKILL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:

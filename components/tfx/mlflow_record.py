@@ -57,9 +57,9 @@ STAGES = {
 
 def _overall_metrics(evaluation_uri: str) -> dict[tuple[str, str], float]:
     """{(metric name, sub key): value} of the unsliced candidate model from TFMA's output."""
-    import tensorflow_model_analysis as tfma
+    from components.tfx.eval_result import candidate_result
 
-    result = tfma.load_eval_result(evaluation_uri)
+    result = candidate_result(evaluation_uri)
     found = {}
     for slice_key, by_output in result.slicing_metrics:
         if slice_key != ():
@@ -86,9 +86,9 @@ def eval_metrics(evaluation_uri: str, classes: tuple[str, ...]) -> dict[str, flo
 
 def confusion_matrix(evaluation_uri: str, classes: tuple[str, ...]) -> dict | None:
     """TFMA's MultiClassConfusionMatrixPlot, as {"classes", "matrix"} (rows: true class)."""
-    import tensorflow_model_analysis as tfma
+    from components.tfx.eval_result import candidate_result
 
-    result = tfma.load_eval_result(evaluation_uri)
+    result = candidate_result(evaluation_uri)
     for slice_key, by_output in result.plots:
         if slice_key != ():
             continue

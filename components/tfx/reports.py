@@ -15,6 +15,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_data_validation.utils import display_util
 
+from components.tfx.eval_result import candidate_result
 from components.tfx.gate import describe, load_split_anomalies, reasons
 
 _STATE = metadata_store_pb2.Execution.State
@@ -129,7 +130,7 @@ def write_data_reports(
 
 def evaluator_accuracy(evaluation_uri: str, metric: str = "sparse_categorical_accuracy") -> float:
     """The overall (unsliced) accuracy TFMA computed for the candidate model."""
-    result = tfma.load_eval_result(evaluation_uri)
+    result = candidate_result(evaluation_uri)
     for slice_key, metrics in result.slicing_metrics:
         if slice_key == ():
             value = metrics[""][""][metric]

@@ -7,6 +7,7 @@ not even then when the run would repeat the last push (pipelines/tfx/fingerprint
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from components.shared.contract import Contract
 from components.shared.dataset import file_sha256
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode
+from components.shared.processes import exclusive_lock
+from components.tfx import STACK
 from pipelines.tfx.beam_options import MULTI_PROCESSING_FROM_ROWS
 
 NAME = "tfx"
@@ -53,7 +56,23 @@ def runner(
 
 def run(contract: Contract, data: Path, workdir: Workdir, beam_args: list[str], force: bool) -> int:
     """The TFX pipeline, unless it would only repeat its last push: that check needs no
-    TFX import, the run itself does."""
+    TFX import, the run itself does. One run per workdir at a time (SQLite MLMD is
+    single-writer): the lock is taken first, so a second run refuses before importing."""
+    with exclusive_lock(workdir.lock(STACK)) as locked:
+        if not locked:
+            print(
+                f"{STACK}: failed (exit 1): another TFX run is using "
+                f"{workdir.stack_root(STACK)} (its MLMD store is single-writer); wait for it "
+                "or use another --workdir",
+                file=sys.stderr,
+            )
+            return ExitCode.ERROR
+        return _run_locked(contract, data, workdir, beam_args, force)
+
+
+def _run_locked(
+    contract: Contract, data: Path, workdir: Workdir, beam_args: list[str], force: bool
+) -> int:
     from pipelines.tfx import fingerprint
 
     data_sha256 = file_sha256(data)

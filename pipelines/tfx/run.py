@@ -2,7 +2,7 @@
 does everything around it that is not wiring.
 
 `run()` is what `python -m pipelines tfx` calls; it returns the CLI exit code. Around the
-run: one run per workdir at a time (SQLite MLMD is single-writer), TFX's chatter in a log
+run (whose caller, pipelines/tfx/cli.py, holds the workdir's lock): TFX's chatter in a log
 file, Beam's DirectRunner mode chosen by data size, the outcome read back from MLMD, and
 two child processes started with the run (the TFLite export and the MLflow recorder)
 that prepare on the core the in-memory runner leaves idle.
@@ -10,7 +10,6 @@ that prepare on the core the in-memory runner leaves idle.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib.util
 import logging
@@ -105,22 +104,6 @@ def stage_schema(contract: Contract, workdir: Workdir) -> Path:
 
 
 @contextmanager
-def _exclusive_lock(path: Path) -> Iterator[bool]:
-    """Yields False when another run holds the lock (SQLite MLMD is single-writer)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-@contextmanager
 def _output_to(log_path: Path | None) -> Iterator[None]:
     """Send fds 1 and 2 (TFX, Beam, TF, and the wheel builds TFX runs in subprocesses)
     to a log file, so the terminal shows only this module's summary; None: no redirect."""
@@ -190,18 +173,11 @@ def run(
     data_sha256: str | None = None,
 ) -> int:
     """Run the pipeline on `data` under `workdir`; returns an ExitCode (0, 1, 2 or 3).
-    `data_sha256`: the file's hash when the caller has taken it already."""
+    `data_sha256`: the file's hash when the caller has taken it already. The caller holds
+    the workdir's TFX lock (pipelines/tfx/cli.py): SQLite MLMD is single-writer."""
     _quiet_logs()
-    with _exclusive_lock(workdir.lock(STACK)) as locked:
-        if not locked:
-            print(
-                f"error: another TFX run is using {workdir.stack_root(STACK)} "
-                "(its MLMD store is single-writer); wait for it or use another --workdir",
-                file=sys.stderr,
-            )
-            return ExitCode.ERROR
-        _silence_tf_function_finalizers()
-        return _run_locked(contract, Path(data), workdir, beam_args, data_sha256)
+    _silence_tf_function_finalizers()
+    return _run_locked(contract, Path(data), workdir, beam_args, data_sha256)
 
 
 def _run_locked(

@@ -9,6 +9,7 @@ stays exactly as it was.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,16 @@ def test_tfx_accepts_reordered_columns_a_bom_and_crlf(
     result = run_cli("tfx", "--workdir", tfx_workdir, "--data", bom_crlf_reordered(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("OK: blessed")
+    # Judged against the blessed baseline (TFMA keys its plots by model name then), the
+    # run still records its confusion matrix.
+    from components.shared.tracking import CONFUSION_MATRIX_ARTIFACT
+
+    with mlflow_client(tfx_workdir) as client:
+        (latest,) = client.search_runs(
+            [client.get_experiment_by_name("penguins").experiment_id],
+            filter_string="tags.pipeline = 'tfx'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        stored = client.download_artifacts(latest.info.run_id, CONFUSION_MATRIX_ARTIFACT, tmp_path)
+        assert sum(map(sum, json.loads(Path(stored).read_text())["matrix"])) == 94
