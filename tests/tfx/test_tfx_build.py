@@ -96,11 +96,13 @@ def test_pipeline_builds_and_compiles_with_flink_args(contract, tmp_path):
 
 
 def test_concurrent_run_is_refused(contract, tmp_path, capsys):
+    from pipelines.tfx import cli as tfx_cli
+
     lock = Workdir(tmp_path).lock("tfx")
     lock.parent.mkdir(parents=True)
     with open(lock, "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        code = tfx_run.run(contract, contract.path, Workdir(tmp_path))
+        code = tfx_cli.run(contract, contract.path, Workdir(tmp_path), [], force=False)
     assert code == 1
     assert "another TFX run" in capsys.readouterr().err
 
