@@ -1,7 +1,8 @@
 """Evaluate: eval metrics and the promotion gates.
 
 Gates, all on the same eval rows:
-  (a) accuracy >= contract.min_accuracy
+  (a) accuracy >= contract.min_accuracy, and >= the majority-class baseline's accuracy
+      + contract.min_lift_over_baseline (components/shared/baseline.py)
   (b) accuracy >= champion's accuracy - contract.max_accuracy_drop
   (c) the model reloaded from its MLflow URI predicts the raw rows like the in-memory one
 
@@ -23,6 +24,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import confusion_matrix, f1_score, log_loss
 
+from components.shared.baseline import Baseline, required_accuracy
 from components.shared.contract import Contract
 
 CHAMPION = "champion"
@@ -74,11 +76,14 @@ def champion_version(client: MlflowClient, name: str) -> Any | None:
         return None
 
 
-def gate_min_accuracy(accuracy: float, contract: Contract) -> Gate:
+def gate_min_accuracy(accuracy: float, contract: Contract, baseline: Baseline) -> Gate:
+    needed = required_accuracy(contract, baseline)
     return Gate(
         "min_accuracy",
-        accuracy >= contract.min_accuracy,
-        f"eval accuracy {accuracy:.4f} vs required {contract.min_accuracy}",
+        accuracy >= needed,
+        f"eval accuracy {accuracy:.4f} vs required {needed:.4f} (min_accuracy "
+        f"{contract.min_accuracy}; majority baseline {baseline.accuracy:.4f} + lift "
+        f"{contract.min_lift_over_baseline})",
     )
 
 

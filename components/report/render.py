@@ -55,6 +55,14 @@ def _step_times(runs: dict[str, StackRun]) -> str:
 def _metrics(runs: dict[str, StackRun], classes: list[str]) -> str:
     header = ["metric", *runs]
     rows = [["accuracy", *(_fmt(r.accuracy) for r in runs.values())]]
+    # What always predicting the training majority scores on the same eval rows: the
+    # number every model must beat (components/shared/baseline.py).
+    rows.append(
+        [
+            "accuracy of the majority-class baseline",
+            *(_fmt(r.metrics.get("eval_accuracy_baseline")) for r in runs.values()),
+        ]
+    )
     rows += [[f"F1 {c}", *(_fmt(r.f1(c)) for r in runs.values())] for c in classes]
     rows.append(["log loss", *(_fmt(r.metrics.get("eval_log_loss")) for r in runs.values())])
     return _table(header, rows)

@@ -24,6 +24,9 @@ def _default_contract() -> Path:
 
 DEFAULT_CONTRACT = _default_contract()
 
+# evaluation.min_lift_over_baseline when a contract does not set it.
+DEFAULT_LIFT = 0.05
+
 COLUMN_TYPES = ("int", "float", "categorical", "text")
 ROLES = ("feature", "label", "ignored")
 # `text` is for columns no model may use and no domain can describe (free text, dates,
@@ -74,6 +77,7 @@ class Contract:
     hyperparameters: Hyperparameters
     min_accuracy: float
     max_accuracy_drop: float
+    min_lift_over_baseline: float
     max_mean_shift_in_std: float
     max_category_shift: float
     experiment: str
@@ -197,6 +201,8 @@ def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
         ),
         min_accuracy=float(_require(ev, "min_accuracy", "evaluation")),
         max_accuracy_drop=float(_require(ev, "max_accuracy_drop", "evaluation")),
+        # Above always predicting the majority class (components/shared/baseline.py).
+        min_lift_over_baseline=float(ev.get("min_lift_over_baseline", DEFAULT_LIFT)),
         max_mean_shift_in_std=float(_require(drift, "max_mean_shift_in_std", "drift")),
         max_category_shift=float(_require(drift, "max_category_shift", "drift")),
         experiment=str(_require(ml, "experiment", "mlflow")),

@@ -207,7 +207,11 @@ def profile_csv(
             "seed": 42,
             "early_stopping_patience": 5,
         },
-        "evaluation": {"min_accuracy": min_accuracy, "max_accuracy_drop": 0.02},
+        "evaluation": {
+            "min_accuracy": min_accuracy,
+            "max_accuracy_drop": 0.02,
+            "min_lift_over_baseline": MIN_LIFT,
+        },
         "drift": {"max_mean_shift_in_std": 1.0, "max_category_shift": 0.3},
         "mlflow": {"experiment": name, "registered_model": f"{name}-lightning"},
     }
@@ -312,6 +316,8 @@ hyperparameters:
 evaluation:
   min_accuracy: {c["evaluation"]["min_accuracy"]}
   max_accuracy_drop: {c["evaluation"]["max_accuracy_drop"]}
+  # above always predicting the majority class, on the same eval rows (both gates)
+  min_lift_over_baseline: {c["evaluation"]["min_lift_over_baseline"]}
 
 drift:
   max_mean_shift_in_std: {c["drift"]["max_mean_shift_in_std"]}

@@ -139,8 +139,10 @@ def gather(
     metadata_db: Path,
     reports_dir: Path,
     elapsed_s: float,
+    baseline_metrics: dict[str, float] | None = None,
 ) -> dict:
-    """What `write` logs, read from TFX's outputs, as JSON-ready values."""
+    """What `write` logs, read from TFX's outputs, as JSON-ready values; the majority-class
+    baseline's metrics (components/shared/baseline.py) when the Evaluator ran."""
     artifacts = {a.id for n in nodes.values() for a in (*_flat(n.inputs), *_flat(n.outputs))}
     tags = {
         "pipeline": STACK,
@@ -170,6 +172,7 @@ def gather(
     if evaluation:
         uri = evaluation[0].uri
         metrics += [(k, v, 0) for k, v in eval_metrics(uri, contract.classes).items()]
+        metrics += [(k, v, 0) for k, v in (baseline_metrics or {}).items()]
         matrix = confusion_matrix(uri, contract.classes)
         blessing = evaluator.outputs.get("blessing")
         if blessing:

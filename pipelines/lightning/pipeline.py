@@ -185,6 +185,8 @@ def _train_and_promote(
 
     from components.lightning import evaluate, package, preprocess, promote, tracking
     from components.lightning.torchrun import TrainInputs
+    from components.shared.baseline import describe as describe_baseline
+    from components.shared.baseline import majority_baseline
     from models.lightning.pyfunc import predict_frame
 
     with tracking.timed("preprocess"):
@@ -216,6 +218,11 @@ def _train_and_promote(
         model_uri = package.log_model(
             trained.module.net, preprocessing, contract, features, expected, out_dir / "model"
         )
+        baseline = majority_baseline(
+            split.train[contract.label], split.eval[contract.label], contract.classes
+        )
+        mlflow.log_metrics(baseline.metrics())
+        _say(describe_baseline(contract, baseline))
         accuracy = scores["eval_accuracy"]
         labels = split.eval[contract.label]
         champion_gate, champion_accuracy = evaluate.gate_champion(
@@ -224,7 +231,7 @@ def _train_and_promote(
         if champion_accuracy is not None:
             mlflow.log_metric("champion_eval_accuracy", champion_accuracy)
         gates = [
-            evaluate.gate_min_accuracy(accuracy, contract),
+            evaluate.gate_min_accuracy(accuracy, contract, baseline),
             champion_gate,
             evaluate.gate_reload(model_uri, features, expected),
         ]

@@ -30,6 +30,8 @@ from pipelines.tfx import environment  # noqa: F401 - before TFX is imported
 import absl.logging
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
+from components.shared.baseline import Baseline, majority_baseline, required_accuracy
+from components.shared.baseline import describe as describe_baseline
 from components.shared.contract import Contract
 from components.shared.dataset import DataValidationError, Snapshot, file_sha256, snapshot
 from components.shared.layout import Workdir
@@ -218,12 +220,14 @@ def _run_with_children(
     edge_export: edge.PendingExport,
     recorder: PendingRecord | None,
 ) -> int:
+    baseline = _baseline(contract, snap)
     pipeline = create_pipeline(
         contract,
         snap.split_dir,
         workdir,
         schema_file=stage_schema(contract, workdir),
         beam_pipeline_args=with_default_beam_args(beam_args, snap.rows),
+        min_accuracy=required_accuracy(contract, baseline),
     )
     print(
         f"TFX pipeline {pipeline.pipeline_info.pipeline_name}: {snap.data} ({snap.rows} rows)"
@@ -268,7 +272,11 @@ def _run_with_children(
     for line in problems:
         print(line, file=sys.stderr)
     edge_report = _start_edge_export(edge_export, nodes, snap) if code == ExitCode.OK else None
-    _record_in_mlflow(recorder, contract, snap, workdir, nodes, outcome, problems, elapsed)
+    if "Evaluator" in nodes:
+        print(describe_baseline(contract, baseline))
+    _record_in_mlflow(
+        recorder, contract, snap, workdir, nodes, outcome, problems, elapsed, baseline.metrics()
+    )
     if edge_report is not None:
         edge_report()
     if code == ExitCode.OK:
@@ -277,6 +285,21 @@ def _run_with_children(
         run_fingerprint.forget(contract, workdir)
     print(final, flush=True)
     return code
+
+
+def _baseline(contract: Contract, snap: Snapshot) -> Baseline:
+    """The majority-class baseline on the split TFX trains and evaluates on."""
+    import pandas as pd
+
+    labels = {
+        part: pd.read_csv(snap.split_dir / part / "data.csv", usecols=[contract.label], dtype=str)
+        for part in ("train", "eval")
+    }
+    return majority_baseline(
+        labels["train"][contract.label].dropna(),
+        labels["eval"][contract.label].dropna(),
+        contract.classes,
+    )
 
 
 def _classify(
@@ -389,6 +412,7 @@ def _record_in_mlflow(
     outcome: Outcome,
     problems: list[str],
     elapsed: float,
+    baseline_metrics: dict[str, float],
 ) -> None:
     """Log the run beside the Lightning runs: the numbers are gathered here, from TFX's
     outputs, and written by the recorder's child. A recording failure is reported but
@@ -409,6 +433,7 @@ def _record_in_mlflow(
                 workdir.metadata_db(STACK),
                 workdir.data_reports(STACK, contract),
                 elapsed,
+                baseline_metrics,
             )
         recorder.start(job)()
     except Exception as exc:  # noqa: BLE001 - tracking must not fail the pipeline

@@ -233,10 +233,15 @@ def test_bad_data_stops_before_training(workdir, second, kind, tmp_path):
         assert "validation/ge_results.json" in artifacts
 
 
-def test_too_high_threshold_registers_a_rejected_version(workdir, second, tmp_path):
+def test_not_beating_the_baseline_by_the_lift_registers_a_rejected_version(
+    workdir, second, tmp_path
+):
+    """min_accuracy alone would promote it; the majority-class baseline plus a lift that
+    no model can reach (over 1.0) must not."""
     _ok(second, 0)
     contract = write_contract(
-        tmp_path, evaluation={"min_accuracy": 1.01, "max_accuracy_drop": 0.02}
+        tmp_path,
+        evaluation={"min_accuracy": 0.5, "max_accuracy_drop": 0.02, "min_lift_over_baseline": 0.6},
     )
     with tracking(workdir) as client:
         versions, champion = _versions(client), _champion(client)
@@ -244,6 +249,7 @@ def test_too_high_threshold_registers_a_rejected_version(workdir, second, tmp_pa
     _ok(result, 3)
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("lightning: not blessed (exit 3): min_accuracy"), last
+    assert "majority baseline" in last
     with tracking(workdir) as client:
         new = _versions(client)
         assert new == [*versions, versions[-1] + 1]

@@ -84,7 +84,7 @@ def test_tfx_run_in_mlflow_holds_tfma_metrics_and_lineage(served, contract):
 
 
 def test_both_pipelines_log_comparable_columns(served, contract):
-    url, _, _ = served
+    url, workdir, _ = served
     runs = _runs(url, contract.experiment)
     tfx_run, lightning_run = runs["tfx"], runs["lightning"]
     shared_params = {"hidden_units", "learning_rate", "epochs", "batch_size", "seed", "data_sha256"}
@@ -92,6 +92,12 @@ def test_both_pipelines_log_comparable_columns(served, contract):
         assert tfx_run.data.params[key] == lightning_run.data.params[key], key
     for key in ("eval_accuracy", "time_train_s", "time_validate_s", "time_total_s"):
         assert key in tfx_run.data.metrics and key in lightning_run.data.metrics, key
+    # The same majority-class baseline on the same eval rows, in both stacks' runs.
+    for key in ["eval_accuracy_baseline", *(f"eval_recall_baseline_{c}" for c in contract.classes)]:
+        assert tfx_run.data.metrics[key] == lightning_run.data.metrics[key], key
+    markdown = (workdir / "report" / contract.name / "comparison.md").read_text()
+    baseline = f"{tfx_run.data.metrics['eval_accuracy_baseline']:.3f}"
+    assert f"| accuracy of the majority-class baseline | {baseline} | {baseline} |" in markdown
 
 
 def test_lightning_registry_lives_on_the_server(served, contract):

@@ -203,13 +203,19 @@ def test_bad_data_stops_before_training(kind, good_run, workdir, contract, tmp_p
     assert _pushes(workdir) == before and before
 
 
-def test_unreachable_threshold_is_not_blessed(good_run, workdir, tmp_path):
+def test_a_model_that_does_not_beat_the_baseline_by_the_lift_is_not_blessed(
+    good_run, workdir, tmp_path
+):
+    """min_accuracy alone would bless it; the majority-class baseline plus a lift that no
+    model can reach (over 1.0) must not."""
     before = _pushes(workdir)
     contract_file = write_contract(
-        tmp_path, evaluation={"min_accuracy": 1.01, "max_accuracy_drop": 0.02}
+        tmp_path,
+        evaluation={"min_accuracy": 0.5, "max_accuracy_drop": 0.02, "min_lift_over_baseline": 0.6},
     )
     result = run_cli("tfx", "--workdir", workdir, "--contract", contract_file)
     assert result.returncode == 3, result.stdout + result.stderr
+    assert "baseline: always predicting 'Adelie' scores" in result.stdout
     assert "not blessed" in result.stderr
     assert "sparse_categorical_accuracy" in result.stderr
     last = result.stdout.strip().splitlines()[-1]
