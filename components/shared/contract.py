@@ -177,6 +177,12 @@ def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
     ev = _require(raw, "evaluation", "contract")
     drift = _require(raw, "drift", "contract")
     ml = _require(raw, "mlflow", "contract")
+    lift = float(ev.get("min_lift_over_baseline", DEFAULT_LIFT))
+    if not 0.0 <= lift < 1.0:
+        raise ContractError(
+            f"evaluation.min_lift_over_baseline: {lift} is not in [0, 1): the accuracy a model "
+            "needs above always predicting the majority class"
+        )
     data_path = Path(_require(raw, "path", "contract"))
     if not data_path.is_absolute():
         data_path = REPO_ROOT / data_path
@@ -202,7 +208,7 @@ def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
         min_accuracy=float(_require(ev, "min_accuracy", "evaluation")),
         max_accuracy_drop=float(_require(ev, "max_accuracy_drop", "evaluation")),
         # Above always predicting the majority class (components/shared/baseline.py).
-        min_lift_over_baseline=float(ev.get("min_lift_over_baseline", DEFAULT_LIFT)),
+        min_lift_over_baseline=lift,
         max_mean_shift_in_std=float(_require(drift, "max_mean_shift_in_std", "drift")),
         max_category_shift=float(_require(drift, "max_category_shift", "drift")),
         experiment=str(_require(ml, "experiment", "mlflow")),
