@@ -24,10 +24,11 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import confusion_matrix, f1_score, log_loss
 
+from components.lightning import STACK
 from components.shared.baseline import Baseline, required_accuracy
 from components.shared.contract import Contract
+from components.shared.tracking import CHAMPION
 
-CHAMPION = "champion"
 log = logging.getLogger(__name__)
 
 
@@ -96,10 +97,10 @@ def gate_champion(
 ) -> tuple[Gate, float | None]:
     """Compare with the current champion on the same rows (scored now, not its old metric,
     so a changed eval set cannot flatter either model)."""
-    champion = champion_version(client, contract.registered_model)
+    champion = champion_version(client, contract.registered_model(STACK))
     if champion is None:
         return Gate("champion", True, "no champion yet"), None
-    uri = f"models:/{contract.registered_model}@{CHAMPION}"
+    uri = f"models:/{contract.registered_model(STACK)}@{CHAMPION}"
     try:
         theirs = served_accuracy(uri, features, labels)
     except Exception as exc:  # noqa: BLE001 - any failure to score means "cannot compare"

@@ -16,10 +16,9 @@ from typing import Any
 import mlflow
 import pandas as pd
 import torch
-from mlflow.models import ModelSignature, infer_signature
-from mlflow.types import ColSpec, Schema
 
 from components.shared.contract import REPO_ROOT, Contract
+from components.shared.tracking import serving_schema, serving_signature
 
 MODELS = REPO_ROOT / "models" / "lightning"
 SERVING_CODE = MODELS / "pyfunc.py"
@@ -33,28 +32,11 @@ def _requirements() -> list[str]:
     return [f"{p}=={version(p).split('+')[0]}" for p in ("mlflow", "torch", "pandas", "numpy")]
 
 
-def signature(contract: Contract, predictions: pd.DataFrame) -> ModelSignature:
-    """Inputs from the contract, not inferred from a sample: a feature that may be missing
-    (max_null_fraction > 0) is optional, whatever the sample happened to hold."""
-    inputs = Schema(
-        [
-            ColSpec(
-                "double" if c.is_numeric else "string",
-                c.name,
-                required=c.max_null_fraction == 0,
-            )
-            for c in contract.features
-        ]
-    )
-    return ModelSignature(inputs=inputs, outputs=infer_signature(None, predictions).outputs)
-
-
 def log_model(
     network: torch.nn.Module,
     preprocessing: dict[str, Any],
     contract: Contract,
     example: pd.DataFrame,
-    predictions: pd.DataFrame,
     out_dir: Path,
 ) -> str:
     """Log the model under the active run and return its model URI."""
@@ -87,7 +69,7 @@ def log_model(
             "preprocessing": str(prep),
             "architecture": str(architecture),
         },
-        signature=signature(contract, predictions),
+        signature=serving_signature(serving_schema(contract)),
         input_example=example.head(5),
         pip_requirements=_requirements(),
     )

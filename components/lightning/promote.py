@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from components.lightning.evaluate import CHAMPION, Gate
+from components.lightning.evaluate import Gate
+from components.shared.tracking import CHAMPION
 
 
 def promote(

@@ -81,7 +81,7 @@ class Contract:
     max_mean_shift_in_std: float
     max_category_shift: float
     experiment: str
-    registered_model: str
+    model_name: str
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -106,6 +106,11 @@ class Contract:
                 return c
         raise KeyError(name)
 
+    def registered_model(self, stack: str) -> str:
+        """The MLflow registered model a stack publishes to: <model_name>-<stack>, so the
+        registry lists every stack's model of this contract side by side."""
+        return f"{self.model_name}-{stack}"
+
     def companion(self, suffix: str) -> Path:
         """A file a stack generates from this contract, beside it: data/<name><suffix>
         (each stack's suffix is in stacks.toml)."""
@@ -116,6 +121,16 @@ class Contract:
         from dataclasses import replace
 
         return replace(self, **changes)
+
+
+def _model_name(ml: dict[str, Any]) -> str:
+    if "registered_model" in ml and "model_name" not in ml:
+        stem = str(ml["registered_model"]).removesuffix("-lightning")
+        raise ContractError(
+            "mlflow.registered_model is now mlflow.model_name, the stem each stack adds "
+            f"'-<stack>' to: write 'model_name: {stem}'"
+        )
+    return str(_require(ml, "model_name", "mlflow"))
 
 
 def _require(mapping: dict[str, Any], key: str, where: str) -> Any:
@@ -212,6 +227,6 @@ def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
         max_mean_shift_in_std=float(_require(drift, "max_mean_shift_in_std", "drift")),
         max_category_shift=float(_require(drift, "max_category_shift", "drift")),
         experiment=str(_require(ml, "experiment", "mlflow")),
-        registered_model=str(_require(ml, "registered_model", "mlflow")),
+        model_name=_model_name(ml),
         raw=raw,
     )

@@ -213,7 +213,7 @@ def profile_csv(
             "min_lift_over_baseline": MIN_LIFT,
         },
         "drift": {"max_mean_shift_in_std": 1.0, "max_category_shift": 0.3},
-        "mlflow": {"experiment": name, "registered_model": f"{name}-lightning"},
+        "mlflow": {"experiment": name, "model_name": name},
     }
     if draft.extrapolated:
         draft.checks.append(
@@ -325,5 +325,5 @@ drift:
 
 mlflow:
   experiment: {_quote(c["mlflow"]["experiment"])}
-  registered_model: {_quote(c["mlflow"]["registered_model"])}
+  model_name: {_quote(c["mlflow"]["model_name"])}  # each stack registers <model_name>-<stack>
 """

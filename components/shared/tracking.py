@@ -2,6 +2,8 @@
 for column in the MLflow UI and the report can read them back.
 
 Names every run uses:
+  name     <stack>-<dataset>-<start time> (`run_name`), spanning the pipeline's own time
+  input    the shared split's train and eval rows as MLflow datasets (`log_datasets`)
   tags     pipeline (the stack's key in stacks.toml), outcome (components/shared/outcome.py),
            outcome_detail; lineage_store, lineage_recorded, published_model (what the run
            published: a models:/ URI or a SavedModel folder), read by the report
@@ -10,19 +12,82 @@ Names every run uses:
            time_<step>_s per step and time_total_s; per epoch (step = epoch):
            train_loss, val_loss, val_accuracy
   artifact eval/confusion_matrix.json  {"classes": [...], "matrix": [[...], ...]}
+  model    each stack registers what it publishes as <model_name>-<stack>
+           (Contract.registered_model), with `serving_schema`, and moves its `champion`
+           alias only when it publishes
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from components.shared.contract import Contract
 from components.shared.layout import Workdir
 from components.shared.outcome import Outcome
 
+if TYPE_CHECKING:
+    from mlflow.models import ModelSignature
+
+    from components.shared.dataset import Split
+
 CONFUSION_MATRIX_ARTIFACT = "eval/confusion_matrix.json"
+CHAMPION = "champion"  # the registry alias of the model a stack serves
+PREDICTION = "prediction"  # every registered model's output: the class, then prob_<class>
+
+
+def run_name(stack: str, contract: Contract, started: float) -> str:
+    """`<stack>-<dataset>-<local start time>`: what the MLflow runs table shows first."""
+    return f"{stack}-{contract.name}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(started))}"
+
+
+def serving_schema(contract: Contract) -> dict[str, list[dict]]:
+    """What every stack's registered model takes and returns, in MLflow's schema JSON: raw
+    rows in (the contract's features; optional where a value may be missing), the class
+    and one probability per class out. Plain JSON, so a caller need not import MLflow."""
+    inputs = [
+        {
+            "type": "double" if c.is_numeric else "string",
+            "name": c.name,
+            "required": c.max_null_fraction == 0,
+        }
+        for c in contract.features
+    ]
+    outputs = [{"type": "string", "name": PREDICTION, "required": True}] + [
+        {"type": "double", "name": f"prob_{cls}", "required": True} for cls in contract.classes
+    ]
+    return {"inputs": inputs, "outputs": outputs}
+
+
+def serving_signature(schema: dict[str, list[dict]]) -> ModelSignature:
+    """`serving_schema`'s JSON as the signature `mlflow.pyfunc.log_model` takes."""
+    from mlflow.models import ModelSignature
+
+    return ModelSignature.from_dict({k: json.dumps(v) for k, v in schema.items()})
+
+
+def log_datasets(split: Split, contract: Contract, data: Path) -> None:
+    """Record the split as the active run's inputs (MLflow datasets, one per side, named
+    <dataset>-training and <dataset>-evaluation): the same rows give the same digest in
+    every stack, so the UI shows that the stacks read the same data."""
+    import warnings
+
+    import mlflow
+
+    # MLflow registers the local-file source twice and warns that a path is ambiguous.
+    warnings.filterwarnings("ignore", ".*can be interpreted in multiple ways.*")
+    for context, frame in (("training", split.train), ("evaluation", split.eval)):
+        dataset = mlflow.data.from_pandas(
+            frame,
+            source=str(Path(data).resolve()),
+            name=f"{contract.name}-{context}",
+            targets=contract.label if contract.label in frame.columns else None,
+        )
+        mlflow.log_input(dataset, context=context)
 
 
 def contract_params(contract: Contract) -> dict[str, object]:

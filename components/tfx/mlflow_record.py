@@ -7,18 +7,28 @@ The run is written by a child process started with the pipeline run (`PendingRec
 it imports MLflow and opens the store (a fresh store's tables take 1.7 s to create)
 while the pipeline runs. At the end the pipeline gathers the numbers from TFX's outputs
 (`gather`, which needs TensorFlow and TFMA) and hands them over as one JSON job.
+
+The run spans the pipeline's own start and end, logs the shared split as its datasets,
+and, when Pusher pushed, registers the pushed SavedModel as `<model_name>-tfx`
+(models/keras/serving/pyfunc.py) and moves that model's `champion` alias to it: the registry's
+champion is always what Pusher last pushed, and a run that pushed nothing registers
+nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from components.shared.contract import Contract
+from components.shared.contract import REPO_ROOT, Contract, load_contract
+from components.shared.dataset import load_split
 from components.shared.layout import Workdir
 from components.shared.outcome import Outcome
 from components.shared.processes import (
@@ -28,16 +38,28 @@ from components.shared.processes import (
     read_job,
 )
 from components.shared.tracking import (
+    CHAMPION,
     CONFUSION_MATRIX_ARTIFACT,
     contract_params,
     ensure_experiment,
+    log_datasets,
     process_tags,
+    run_name,
+    serving_schema,
+    serving_signature,
     sweep_stale_runs,
 )
 from components.tfx import STACK
 
 if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
     from components.tfx.reports import NodeRun
+
+COMPONENT_TIMES_ARTIFACT = "timings/components.json"
+SERVING_CODE = REPO_ROOT / "models" / "keras" / "serving" / "pyfunc.py"
+# What the served model imports from the repository; MLflow puts `code/` on sys.path.
+SERVING_IMPORTS = ("features.py",)
 
 # TFX components grouped into the stages the Lightning pipeline times, so the two
 # pipelines' time_<stage>_s metrics line up column for column in the MLflow UI.
@@ -74,13 +96,16 @@ def _overall_metrics(evaluation_uri: str) -> dict[tuple[str, str], float]:
 
 
 def eval_metrics(evaluation_uri: str, classes: tuple[str, ...]) -> dict[str, float]:
-    """eval_accuracy and eval_f1_<class>, as TFMA computed them."""
+    """eval_accuracy, eval_log_loss and eval_f1_<class> as TFMA computed them, and
+    eval_f1_macro, their unweighted mean (what macro F1 is)."""
     found = _overall_metrics(evaluation_uri)
     out = {"eval_accuracy": found[("sparse_categorical_accuracy", "")]}
-    for i, cls in enumerate(classes):
-        f1 = found.get(("f1_score", f"classId:{i}"))
-        if f1 is not None:
-            out[f"eval_f1_{cls}"] = f1
+    if ("sparse_categorical_crossentropy", "") in found:
+        out["eval_log_loss"] = found[("sparse_categorical_crossentropy", "")]
+    f1 = {cls: found.get(("f1_score", f"classId:{i}")) for i, cls in enumerate(classes)}
+    out.update({f"eval_f1_{cls}": value for cls, value in f1.items() if value is not None})
+    if f1 and None not in f1.values():
+        out["eval_f1_macro"] = sum(f1.values()) / len(f1)
     return out
 
 
@@ -139,10 +164,13 @@ def gather(
     metadata_db: Path,
     reports_dir: Path,
     elapsed_s: float,
+    started: float,
+    data: Path,
     baseline_metrics: dict[str, float] | None = None,
 ) -> dict:
     """What `write` logs, read from TFX's outputs, as JSON-ready values; the majority-class
-    baseline's metrics (components/shared/baseline.py) when the Evaluator ran."""
+    baseline's metrics (components/shared/baseline.py) when the Evaluator ran. `started`:
+    when the pipeline started (epoch seconds); `data`: the file the split was made from."""
     artifacts = {a.id for n in nodes.values() for a in (*_flat(n.inputs), *_flat(n.outputs))}
     tags = {
         "pipeline": STACK,
@@ -159,7 +187,6 @@ def gather(
     metrics: list[tuple[str, float, int]] = []
     stage_times: dict[str, float] = {}
     for node in nodes.values():
-        metrics.append((f"component_time_{node.node_id}_s", node.seconds, 0))
         stage = STAGES.get(node.node_id)
         if stage:
             stage_times[stage] = stage_times.get(stage, 0.0) + node.seconds
@@ -185,11 +212,25 @@ def gather(
             metrics += [(key, value, step) for step, value in points]
     pusher = nodes.get("Pusher")
     pushed = pusher.outputs.get("pushed_model") if pusher else None
+    register = None
     if pushed and pushed[0].custom_properties["pushed"].int_value == 1:
-        tags["published_model"] = pushed[0].custom_properties["pushed_destination"].string_value
+        destination = pushed[0].custom_properties["pushed_destination"].string_value
+        tags["published_model"] = destination
+        register = {
+            "name": contract.registered_model(STACK),
+            "saved_model": destination,
+            "classes": list(contract.classes),
+            "schema": serving_schema(contract),
+        }
     return {
         "experiment": contract.experiment,
-        "run_name": f"{STACK}-{time.strftime('%Y%m%d-%H%M%S')}",
+        "run_name": run_name(STACK, contract, started),
+        "start_ms": int(started * 1000),
+        "end_ms": int(time.time() * 1000),
+        "datasets": {"contract": str(contract.source), "data": str(data)}
+        if "Evaluator" in nodes
+        else None,
+        "register": register,
         "status": "FINISHED" if outcome in (Outcome.PUSHED, Outcome.NOT_BLESSED) else "FAILED",
         "tags": tags,
         "params": {
@@ -199,32 +240,89 @@ def gather(
         },
         "metrics": metrics,
         "confusion_matrix": matrix,
+        # An artifact, not metrics: a chart per component would bury the shared metrics.
+        "component_times": {
+            n.node_id: {"seconds": n.seconds, "state": n.state} for n in nodes.values()
+        },
         "reports_dir": str(reports_dir),
     }
 
 
-def write(job: dict, workdir: Workdir) -> str:
-    """Log a gathered run; returns its MLflow run id."""
+def write(job: dict, workdir: Workdir) -> dict[str, str]:
+    """Log a gathered run; returns its MLflow run id, and the registered model version
+    when the run pushed."""
     import mlflow
     from mlflow.entities import Metric, Param
 
     experiment_id = ensure_experiment(job["experiment"], workdir)
     # The recording is short, but a process killed during it leaves a RUNNING run.
     sweep_stale_runs(experiment_id, STACK)
+    client = mlflow.MlflowClient()
     tags = {**process_tags(), **job["tags"]}
+    # Created with the pipeline's start time and ended with its end time below, so the UI
+    # shows how long the pipeline took, not how long recording it did.
+    run_id = client.create_run(
+        experiment_id, start_time=job["start_ms"], tags=tags, run_name=job["run_name"]
+    ).info.run_id
     # One log_batch: a log_metric per value is a store transaction each, and the
     # training curves alone are about 120 values.
-    now = int(time.time() * 1000)
-    metrics = [Metric(key, float(value), now, int(step)) for key, value, step in job["metrics"]]
+    end = job["end_ms"]
+    metrics = [Metric(key, float(value), end, int(step)) for key, value, step in job["metrics"]]
     params = [Param(key, str(value)) for key, value in job["params"].items()]
-    with mlflow.start_run(experiment_id=experiment_id, run_name=job["run_name"], tags=tags) as run:
-        mlflow.MlflowClient().log_batch(run.info.run_id, metrics=metrics, params=params)
+    written = {"run_id": run_id}
+    with mlflow.start_run(run_id=run_id):
+        client.log_batch(run_id, metrics=metrics, params=params)
         if job["confusion_matrix"]:
             mlflow.log_dict(job["confusion_matrix"], CONFUSION_MATRIX_ARTIFACT)
+        mlflow.log_dict(job["component_times"], COMPONENT_TIMES_ARTIFACT)
         if Path(job["reports_dir"]).exists():
             mlflow.log_artifacts(job["reports_dir"], "validation/tfdv")
+        if job.get("datasets"):
+            contract = load_contract(job["datasets"]["contract"])
+            data = Path(job["datasets"]["data"])
+            log_datasets(load_split(data, contract), contract, data)
+        if job.get("register"):
+            written["version"] = register(job["register"], run_id, client)
         mlflow.end_run(status=job["status"])
-        return run.info.run_id
+    client.set_terminated(run_id, status=job["status"], end_time=end)
+    return written
+
+
+def register(push: dict, run_id: str, client: MlflowClient) -> str:
+    """Log the pushed SavedModel as a pyfunc under the active run, register it as a new
+    version of push["name"] and move the `champion` alias to it; returns the version."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as code_root:
+        code = Path(code_root, "models", "keras")
+        code.mkdir(parents=True)
+        for name in SERVING_IMPORTS:
+            shutil.copy(REPO_ROOT / "models" / "keras" / name, code / name)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(SERVING_CODE),
+            code_paths=[str(Path(code_root, "models"))],
+            artifacts={"saved_model": push["saved_model"]},
+            model_config={"classes": push["classes"]},
+            signature=serving_signature(push["schema"]),
+            # Pinned from the running environment: inferring them would load TensorFlow.
+            pip_requirements=[
+                f"{p}=={version(p).split('+')[0]}"
+                for p in ("mlflow", "tensorflow", "pandas", "numpy")
+            ],
+        )
+    name = push["name"]
+    registered = mlflow.register_model(info.model_uri, name, tags={"pipeline": STACK})
+    number = str(registered.version)
+    client.set_registered_model_alias(name, CHAMPION, number)
+    for key, value in (
+        ("status", CHAMPION),
+        ("source_run_id", run_id),
+        ("pushed_destination", push["saved_model"]),
+    ):
+        client.set_model_version_tag(name, number, key, value)
+    mlflow.set_tags({"model_version": number, "registered_model": f"models:/{name}/{number}"})
+    return number
 
 
 class PendingRecord:
@@ -234,18 +332,18 @@ class PendingRecord:
         args = ["--workdir", str(workdir.root), "--experiment", contract.experiment]
         self._child = WaitingChild("components.tfx.mlflow_record", args, log=log)
 
-    def start(self, job: dict) -> Callable[[], str]:
-        """Hand over the gathered run; returns what waits for its run id (and raises
+    def start(self, job: dict) -> Callable[[], dict[str, str]]:
+        """Hand over the gathered run; returns what waits for `write`'s answer (and raises
         RuntimeError, naming the child's last words, when it could not be written)."""
         if not self._child.started:
             raise RuntimeError(self._child.error or "recorder not started")
         self._child.send(job)
 
-        def wait() -> str:
+        def wait() -> dict[str, str]:
             returncode, stdout, stderr = self._child.wait(timeout=300)
             if returncode != 0:
                 raise RuntimeError(f"exit {returncode}: {stderr}")
-            return stdout.strip()
+            return json.loads(stdout.strip().splitlines()[-1])
 
         return wait
 
@@ -260,7 +358,7 @@ def _flat(by_key: dict) -> list:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Write TFX runs to MLflow: open the store, then log the one JSON job "
-        "`gather` made, read from stdin; print its run id."
+        "`gather` made, read from stdin; print its run id (and registered version) as JSON."
     )
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--experiment", required=True)
@@ -271,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     job = read_job()
     if job is None:
         return 0
-    print(write(job, workdir))
+    print(json.dumps(write(job, workdir)))
     return 0
 
 

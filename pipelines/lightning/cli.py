@@ -1,17 +1,22 @@
 """The Lightning wing's subcommand, `python -m pipelines lightning`, registered by the CLI.
 
 Cheap to import (the CLI imports it to build --help): torch, Lightning and MLflow are
-imported only to run.
+imported only to run, and not even then when the run would repeat the last promotion
+(pipelines/lightning/fingerprint.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from components.shared.contract import Contract
+from components.shared.dataset import file_sha256
+from components.shared.fingerprint import unchanged_message
 from components.shared.layout import Workdir
+from components.shared.outcome import ExitCode
 
 NAME = "lightning"
 HELP = "run the Lightning + MLflow pipeline"
@@ -30,6 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="nodes to train on, each with --devices processes; more than 1 needs "
         "torchrun (default: 1)",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="train even when data, contract, code and training options are unchanged "
+        "since the run that made the current champion (otherwise that run is reported "
+        "and nothing is recorded)",
+    )
+
+
+def _options(args: argparse.Namespace) -> list[str]:
+    return [f"--devices={args.devices}", f"--strategy={args.strategy}",
+            f"--num-nodes={args.num_nodes}"]  # fmt: skip
 
 
 def runner(
@@ -38,6 +55,18 @@ def runner(
     """What `python -m pipelines lightning` (and `all`) runs for these parsed arguments."""
 
     def run() -> int:
+        from pipelines.lightning import fingerprint
+
+        taken = None
+        # Under torchrun every rank runs this; only a single-process launch may skip.
+        if "WORLD_SIZE" not in os.environ:
+            data_sha256 = file_sha256(data)
+            if not args.force:
+                previous = fingerprint.unchanged_run(contract, data_sha256, workdir, _options(args))
+                if previous is not None:
+                    print(unchanged_message("Lightning", previous, "training options"))
+                    return ExitCode.OK
+            taken = fingerprint.RECORD.fingerprint(contract, data_sha256, _options(args))
         from pipelines.lightning import run as lightning_run
 
         return lightning_run.run(
@@ -47,6 +76,7 @@ def runner(
             devices=args.devices,
             strategy=args.strategy,
             num_nodes=args.num_nodes,
+            fingerprint=taken,
         )
 
     return run

@@ -20,7 +20,7 @@ from components.shared.contract import Contract
 from components.shared.dataset import DataValidationError
 from components.shared.layout import Workdir
 from components.shared.outcome import Outcome, collapse, last_line
-from components.shared.tracking import contract_params
+from components.shared.tracking import CONFUSION_MATRIX_ARTIFACT, contract_params, log_datasets
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,6 +40,7 @@ class Ended:
     outcome: Outcome
     detail: str
     message: str
+    published: str = ""  # the models:/ URI of the version made champion, if any
 
 
 @dataclass
@@ -117,7 +118,7 @@ def run_steps(
     mlflow.log_params(
         {"data_sha256": split.data_sha256, **{f"{k}_rows": v for k, v in split.sizes.items()}}
     )
-    ingest.log_dataset(split, contract, data)
+    log_datasets(split, contract, data)
 
     with tracking.timed("validate"):
         report = validate_data.validate(batch, contract, out_dir)
@@ -213,10 +214,10 @@ def _train_and_promote(
         scores = evaluate.metrics(probs, y_eval, contract.classes)
         mlflow.log_metrics(scores)
         mlflow.log_dict(
-            evaluate.confusion(probs, y_eval, contract.classes), "eval/confusion_matrix.json"
+            evaluate.confusion(probs, y_eval, contract.classes), CONFUSION_MATRIX_ARTIFACT
         )
         model_uri = package.log_model(
-            trained.module.net, preprocessing, contract, features, expected, out_dir / "model"
+            trained.module.net, preprocessing, contract, features, out_dir / "model"
         )
         baseline = majority_baseline(
             split.train[contract.label], split.eval[contract.label], contract.classes
@@ -239,14 +240,13 @@ def _train_and_promote(
         mlflow.log_metric(f"gate_{gate.name}_passed", float(gate.passed))
     mlflow.log_dict([gate.__dict__ for gate in gates], "evaluation/gates.json")
 
+    name = contract.registered_model(STACK)
     with tracking.timed("promote"):
-        version, promoted = promote.promote(
-            client, contract.registered_model, model_uri, run_id, gates
-        )
+        version, promoted = promote.promote(client, name, model_uri, run_id, gates)
     mlflow.set_tags(
         {
             "model_version": str(version),
-            "published_model": f"models:/{contract.registered_model}/{version}" if promoted else "",
+            "published_model": f"models:/{name}/{version}" if promoted else "",
         }
     )
     mlflow.set_tag("promoted", str(promoted).lower())
@@ -254,8 +254,8 @@ def _train_and_promote(
         print(f"gate {gate.name}: {'pass' if gate.passed else 'FAIL'} ({gate.detail})")
     if promoted:
         _export_edge(model_uri, contract, features, probs, workdir)
-        message = f"promoted {contract.registered_model} version {version} to champion"
-        return Ended(Outcome.PROMOTED, message, message)
+        message = f"promoted {name} version {version} to champion"
+        return Ended(Outcome.PROMOTED, message, message, f"models:/{name}/{version}")
     reasons = [f"{g.name}: {g.detail}" for g in gates if not g.passed]
     return Ended(
         Outcome.NOT_BLESSED,

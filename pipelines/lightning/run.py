@@ -37,9 +37,12 @@ def run(
     devices: int = 1,
     strategy: str = "auto",
     num_nodes: int = 1,
+    fingerprint: str | None = None,
 ) -> int:
     """Run the pipeline on `data`; returns an ExitCode (0 promoted, 2 stopped by data
-    validation, 3 trained but not promoted).
+    validation, 3 trained but not promoted). `fingerprint`: what the run depends on, taken
+    before it started (pipelines/lightning/fingerprint.py); a promotion is remembered
+    under it, so an unchanged rerun is answered without training.
 
     Under torchrun every rank runs this: global rank 0 runs the pipeline, the other ranks
     only train (components/lightning/torchrun.py) and return 0; the run's outcome is rank
@@ -54,7 +57,10 @@ def run(
     with torchrun.ranks() as handoff:
         if handoff.is_worker:
             return _train_only(contract, handoff, devices, strategy, num_nodes)
-        return _run_pipeline(contract, data, workdir, devices, strategy, num_nodes, handoff)
+        return _run_pipeline(
+            contract, data, workdir, Distribution(devices, strategy, num_nodes, handoff),
+            fingerprint,
+        )  # fmt: skip
 
 
 def _train_only(
@@ -77,10 +83,8 @@ def _run_pipeline(
     contract: Contract,
     data: Path,
     workdir: Workdir,
-    devices: int,
-    strategy: str,
-    num_nodes: int,
-    handoff: Handoff,
+    spread: Distribution,
+    fingerprint: str | None,
 ) -> int:
     import mlflow
     from mlflow.tracking import MlflowClient
@@ -104,11 +108,12 @@ def _run_pipeline(
     # MLflow tags the run's git commit itself (mlflow.source.git.commit, via GitPython).
 
     started = time.perf_counter()
-    with mlflow.start_run(experiment_id=experiment_id, tags=tags) as active:
+    name = shared_tracking.run_name(STACK, contract, time.time())
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags) as active:
         try:
             ended = run_steps(
                 contract, data, workdir, workdir.runs(STACK) / active.info.run_id, client,
-                active.info.run_id, uri, Distribution(devices, strategy, num_nodes, handoff),
+                active.info.run_id, uri, spread,
             )  # fmt: skip
         except BaseException as exc:
             # The context manager then ends the run FAILED; say why in the outcome tags.
@@ -116,7 +121,20 @@ def _run_pipeline(
             raise
         finally:
             mlflow.log_metric("time_total_s", round(time.perf_counter() - started, 3))
-        return _end(ended)
+        code = _end(ended)
+    _remember(contract, workdir, fingerprint, ended)
+    return code
+
+
+def _remember(contract: Contract, workdir: Workdir, taken: str | None, ended: Ended) -> None:
+    """Keep the fingerprint of a run that made a champion, so an unchanged rerun is
+    answered without training; any other ending drops it."""
+    from pipelines.lightning.fingerprint import RECORD
+
+    if taken is not None and ended.outcome is Outcome.PROMOTED:
+        RECORD.remember(contract, workdir, taken, ended.published, ended.message)
+    else:
+        RECORD.forget(contract, workdir)
 
 
 def _end(ended: Ended) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from components.shared.contract import Contract
 from components.shared.dataset import file_sha256
+from components.shared.fingerprint import unchanged_message
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode
 from components.shared.processes import exclusive_lock
@@ -80,12 +81,7 @@ def _run_locked(
         None if force else fingerprint.unchanged_run(contract, data_sha256, workdir, beam_args)
     )
     if previous is not None:
-        print(
-            f"TFX: data, contract, code and Beam args unchanged since the run of "
-            f"{previous['finished']}, and its push is still the latest; nothing to run "
-            f"(--force runs it anyway). That run: {previous['summary']}",
-            flush=True,
-        )
+        print(unchanged_message("TFX", previous, "Beam args"), flush=True)
         return ExitCode.OK
     from pipelines.tfx import run as tfx_run
 

@@ -41,6 +41,7 @@ from models.keras.features import PREDICTIONS, transformed_name
 TRANSFORM_MODULE = REPO_ROOT / "models" / "keras" / "preprocessing.py"
 TRAINER_MODULE = REPO_ROOT / "models" / "keras" / "model.py"
 ACCURACY = "SparseCategoricalAccuracy"
+LOG_LOSS = "SparseCategoricalCrossentropy"
 GATE_ID = "AnomaliesGate"
 
 
@@ -79,6 +80,7 @@ def eval_config(contract: Contract, min_accuracy: float | None = None) -> tfma.E
                 metrics=[
                     accuracy,
                     tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma.MetricConfig(class_name=LOG_LOSS),
                     tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
                 ]
             ),

@@ -36,6 +36,7 @@ from components.shared.contract import Contract
 from components.shared.dataset import DataValidationError, Snapshot, file_sha256, snapshot
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode, Outcome, collapse, last_line
+from components.shared.tracking import CHAMPION
 from components.tfx import edge, reports, tensorboard
 from pipelines.tfx import fingerprint as run_fingerprint
 from pipelines.tfx.beam_options import runner_description, with_default_beam_args
@@ -234,6 +235,7 @@ def _run_with_children(
         f" -> {workdir.root} (Beam {runner_description(pipeline.beam_pipeline_args)})",
         flush=True,
     )
+    started_at = time.time()
     started = time.monotonic()
     error: BaseException | None = None
     log_path = workdir.logs(STACK) / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
@@ -275,8 +277,9 @@ def _run_with_children(
     if "Evaluator" in nodes:
         print(describe_baseline(contract, baseline))
     _record_in_mlflow(
-        recorder, contract, snap, workdir, nodes, outcome, problems, elapsed, baseline.metrics()
-    )
+        recorder, contract, snap, workdir, nodes, outcome, problems, elapsed, started_at,
+        baseline.metrics(),
+    )  # fmt: skip
     if edge_report is not None:
         edge_report()
     if code == ExitCode.OK:
@@ -412,11 +415,13 @@ def _record_in_mlflow(
     outcome: Outcome,
     problems: list[str],
     elapsed: float,
+    started_at: float,
     baseline_metrics: dict[str, float],
 ) -> None:
     """Log the run beside the Lightning runs: the numbers are gathered here, from TFX's
-    outputs, and written by the recorder's child. A recording failure is reported but
-    never changes the pipeline's exit code."""
+    outputs, and written by the recorder's child, which also registers a push in the
+    MLflow registry. A recording failure is reported but never changes the pipeline's
+    exit code."""
     if recorder is None:
         return
     from components.tfx import mlflow_record
@@ -433,8 +438,13 @@ def _record_in_mlflow(
                 workdir.metadata_db(STACK),
                 workdir.data_reports(STACK, contract),
                 elapsed,
+                started_at,
+                snap.data,
                 baseline_metrics,
             )
-        recorder.start(job)()
+        written = recorder.start(job)()
+        if "version" in written:
+            name = contract.registered_model(STACK)
+            print(f"registered {name} version {written['version']} as {CHAMPION}")
     except Exception as exc:  # noqa: BLE001 - tracking must not fail the pipeline
         print(f"warning: could not record the run in MLflow: {exc}", file=sys.stderr)

@@ -338,7 +338,7 @@ def test_lightning_promotes_through_a_server_backed_by_postgresql(tmp_path, cont
         result = run_cli("lightning", "--workdir", workdir, env={"MLFLOW_TRACKING_URI": url})
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         client = MlflowClient(url, registry_uri=url)
-        champion = client.get_model_version_by_alias(contract.registered_model, "champion")
+        champion = client.get_model_version_by_alias(MODEL, "champion")
         run = client.get_run(champion.run_id)
         assert run.data.tags["outcome"] == "promoted"
         assert run.info.artifact_uri.startswith("mlflow-artifacts:")
@@ -354,6 +354,6 @@ def test_lightning_promotes_through_a_server_backed_by_postgresql(tmp_path, cont
                 ).scalar_one()
         finally:
             engine.dispose()
-        assert aliases == [(contract.registered_model, "champion", int(champion.version))]
+        assert aliases == [(MODEL, "champion", int(champion.version))]
         assert statuses == "FINISHED"
     assert not (workdir / "mlflow" / "mlflow.db").exists()

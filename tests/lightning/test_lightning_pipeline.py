@@ -51,6 +51,10 @@ def _champion(client) -> int:  # noqa: ANN001
     return int(client.get_model_version_by_alias(MODEL, "champion").version)
 
 
+def _runs(client) -> list:  # noqa: ANN001
+    return client.search_runs([client.get_experiment_by_name("penguins").experiment_id])
+
+
 def _latest_run(client):  # noqa: ANN001, ANN202
     experiment = client.get_experiment_by_name("penguins")
     return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])[
@@ -73,9 +77,30 @@ def first(workdir):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(scope="module")
-def second(workdir, first):  # noqa: ANN001, ANN201
+def rerun(workdir, first):  # noqa: ANN001, ANN201
+    """The same data, contract and code again: answered from the first run's record."""
     _ok(first, 0)
-    return run_cli("lightning", "--workdir", workdir)
+    with tracking(workdir) as client:
+        before = len(_runs(client))
+    result = run_cli("lightning", "--workdir", workdir)
+    with tracking(workdir) as client:
+        after = len(_runs(client))
+        versions = len(_versions(client))
+    return result, after - before, versions
+
+
+@pytest.fixture(scope="module")
+def second(workdir, rerun):  # noqa: ANN001, ANN201
+    return run_cli("lightning", "--workdir", workdir, "--force")
+
+
+def test_an_unchanged_rerun_records_nothing(rerun):
+    result, new_runs, versions = rerun
+    _ok(result, 0)
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and "unchanged since the run of" in lines[0], result.stdout
+    assert f"promoted {MODEL} version 1 to champion" in lines[0]
+    assert (new_runs, versions) == (0, 1)
 
 
 def test_first_run_promotes_and_records_everything(workdir, first):

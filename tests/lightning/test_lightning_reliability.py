@@ -124,7 +124,7 @@ def test_two_lightning_runs_at_once_are_both_recorded(
     with mlflow_client(lightning_workdir) as client:
         versions = _versions(client)
         finished = len(runs(client, "lightning", "attributes.status = 'FINISHED'"))
-    procs = [popen("lightning", "--workdir", lightning_workdir) for _ in range(2)]
+    procs = [popen("lightning", "--workdir", lightning_workdir, "--force") for _ in range(2)]
     outputs = [p.communicate(timeout=900) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, out + err

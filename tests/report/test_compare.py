@@ -52,6 +52,8 @@ def test_all_runs_both_pipelines_and_writes_the_report(served, contract):
     report = workdir / "report" / contract.name
     for name in ("comparison.md", "comparison.html", "step_times.png", "metrics.png"):
         assert (report / name).stat().st_size > 0, name
+    title = (report / "comparison.md").read_text().splitlines()[0]
+    assert title == f"# TFX vs Lightning + MLflow on {contract.name}: the comparison", title
     html = (report / "comparison.html").read_text()
     assert "data:image/png;base64," in html and 'src="metrics.png"' not in html
 
@@ -108,19 +110,69 @@ def test_lightning_registry_lives_on_the_server(served, contract):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     run = _runs(url, contract.experiment)["lightning"]
     client = MlflowClient(url, registry_uri=url)
-    champion = client.get_model_version_by_alias(contract.registered_model, "champion")
+    name = contract.registered_model("lightning")
+    champion = client.get_model_version_by_alias(name, "champion")
     assert champion.run_id == run.info.run_id
     assert run.data.tags["model_version"] == str(champion.version)
     assert run.info.artifact_uri.startswith("mlflow-artifacts:")  # proxied by the server
     assert not (workdir / "mlflow" / "mlflow.db").exists()
     mlflow.set_tracking_uri(url)  # conftest puts MLflow's defaults back after the test
     mlflow.set_registry_uri(url)
-    model = mlflow.pyfunc.load_model(f"models:/{contract.registered_model}@champion")
+    model = mlflow.pyfunc.load_model(f"models:/{name}@champion")
     from components.shared.dataset import load_split
 
     rows = load_split(contract.path, contract).eval
     accuracy = (model.predict(rows)["prediction"] == rows[contract.label]).mean()
     assert accuracy == pytest.approx(run.data.metrics["eval_accuracy"])
+
+
+def test_both_champions_are_in_the_registry_and_answer_raw_rows_alike(served, contract):
+    """The TFX push is registered as <model_name>-tfx beside the Lightning champion: both
+    load with mlflow.pyfunc by alias, take the same raw rows (missing values and an
+    unseen category included) and give the same columns; TFX's version points at its
+    run and at the SavedModel Pusher pushed."""
+    url, workdir, result = served
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    runs = _runs(url, contract.experiment)
+    client = MlflowClient(url, registry_uri=url)
+    tfx_name = contract.registered_model("tfx")
+    champion = client.get_model_version_by_alias(tfx_name, "champion")
+    tfx_run = runs["tfx"]
+    assert champion.run_id == tfx_run.info.run_id
+    assert champion.tags["pushed_destination"] == tfx_run.data.tags["published_model"]
+    assert tfx_run.data.tags["registered_model"] == f"models:/{tfx_name}/{champion.version}"
+    assert f"registered {tfx_name} version {champion.version} as champion" in result.stdout
+    mlflow.set_tracking_uri(url)  # conftest puts MLflow's defaults back after the test
+    mlflow.set_registry_uri(url)
+    from components.shared.dataset import load_split
+
+    rows = load_split(contract.path, contract).eval.drop(columns=[contract.label])
+    rows.loc[rows.index[0], "island"] = "Atlantis"  # a category the model never saw
+    rows.loc[rows.index[1], "body_mass_g"] = float("nan")
+    answers = {}
+    for stack in ("tfx", "lightning"):
+        model = mlflow.pyfunc.load_model(f"models:/{contract.registered_model(stack)}@champion")
+        answers[stack] = model.predict(rows)
+        expected = ["prediction", *(f"prob_{c}" for c in contract.classes)]
+        assert list(answers[stack].columns) == expected, stack
+        assert answers[stack][expected[1:]].sum(axis=1).round(4).eq(1).all(), stack
+    agree = (answers["tfx"]["prediction"] == answers["lightning"]["prediction"]).mean()
+    assert agree >= 0.95
+
+
+def test_both_stacks_runs_read_right_in_mlflow(served, contract):
+    """Names with stack, dataset and time; the pipeline's own duration; the same split
+    logged as the same MLflow datasets by both."""
+    url, _, _ = served
+    runs = _runs(url, contract.experiment)
+    digests = {}
+    for stack, run in runs.items():
+        assert run.info.run_name.startswith(f"{stack}-{contract.name}-"), run.info.run_name
+        assert run.info.end_time - run.info.start_time >= 1000 * run.data.metrics["time_train_s"]
+        inputs = {d.dataset.name: d.dataset.digest for d in run.inputs.dataset_inputs}
+        assert set(inputs) == {f"{contract.name}-training", f"{contract.name}-evaluation"}
+        digests[stack] = inputs
+    assert digests["tfx"] == digests["lightning"]
 
 
 def test_report_numbers_equal_what_mlflow_stored(served, contract):
@@ -145,7 +197,7 @@ def test_served_models_agree_on_raw_rows(served, contract):
     assert models["lightning"]["accuracy"] >= contract.min_accuracy
     # What each stack's run recorded as published, read by format, not by stack.
     assert models["tfx"]["served_by"].startswith("TensorFlow SavedModel")
-    assert models["lightning"]["model"].startswith(f"models:/{contract.registered_model}/")
+    assert models["lightning"]["model"].startswith("models:/penguins-lightning/")
     assert parity["agreement"] >= 0.95
     markdown = (workdir / "report" / contract.name / "comparison.md").read_text()
     assert "rows where all predict the same class" in markdown

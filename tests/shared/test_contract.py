@@ -78,8 +78,18 @@ def _broken(tmp_path, contract, mutate) -> str:
         (lambda r: r["columns"]["island"].pop("domain"), "columns.island"),
         (lambda r: r["columns"]["body_mass_g"].pop("max"), "columns.body_mass_g"),
         (lambda r: r["label"].update(classes=["Gentoo", "Adelie", "Chinstrap"]), "label.classes"),
+        # A contract written before the registry held every stack's model.
+        (
+            lambda r: r["mlflow"].update(registered_model=r["mlflow"].pop("model_name") + "-x"),
+            "mlflow.registered_model is now mlflow.model_name",
+        ),
     ],
 )
 def test_malformed_contract_names_the_problem(tmp_path, contract, mutate, message):
     with pytest.raises(ContractError, match=message.replace(".", r"\.")):
         load_contract(_broken(tmp_path, contract, mutate))
+
+
+def test_each_stack_registers_its_own_model_of_the_contract(contract):
+    assert contract.registered_model("tfx") == f"{contract.model_name}-tfx"
+    assert contract.registered_model("lightning") != contract.registered_model("tfx")

@@ -41,7 +41,7 @@ def test_init_contract_drafts_a_loadable_contract_with_companions(drafted):
     assert shipped.column("year").role == "ignored"
     assert [c.name for c in contract.features] == [c.name for c in shipped.features] + ["year"]
     assert contract.column("year").type == "int"
-    assert (contract.experiment, contract.registered_model) == ("birds", "birds-lightning")
+    assert (contract.experiment, contract.model_name) == ("birds", "birds")
     # Companions beside the contract, one per stack in the tree (stacks.toml).
     for stack in stacks.load().values():
         assert contract.companion(stack.companion_suffix).exists(), stack.name
