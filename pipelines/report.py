@@ -63,6 +63,7 @@ def run(contract: Contract, workdir: Workdir) -> int:
         parity,
         claims.gather(workdir, contract),
         bench_dir=workdir.bench,
+        dataset=contract.name,
     )
     missing = [stack for stack in stacks.load() if stack not in runs]
     if missing:

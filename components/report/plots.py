@@ -46,7 +46,8 @@ def _paired_bars(ax, labels: list[str], runs: dict[str, StackRun], values) -> No
 
 
 def step_times(runs: dict[str, StackRun], path: Path) -> Path:
-    fig, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 3.6), squeeze=False)
+    # One x scale for all: side by side, the bars must compare across stacks.
+    fig, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 3.6), squeeze=False, sharex=True)
     for ax, (stack, run) in zip(axes[0], runs.items(), strict=False):
         names = list(run.step_times)
         ax.barh(names, [run.step_times[n] for n in names], color=_color(stack))
@@ -63,6 +64,13 @@ def metrics(runs: dict[str, StackRun], classes: list[str], path: Path) -> Path:
         return run.accuracy if label == "accuracy" else run.f1(label.removeprefix("F1 "))
 
     _paired_bars(ax, labels, runs, value)
+    baselines = {r.metrics.get("eval_accuracy_baseline") for r in runs.values()} - {None}
+    if len(baselines) == 1:  # the same eval rows in every stack give one baseline
+        ax.axhline(
+            baselines.pop(), color="#555555", linestyle="--", linewidth=1,
+            label="majority-class baseline (accuracy)",
+        )  # fmt: skip
+        ax.legend()
     ax.set_ylim(0, 1.05)
     ax.set_title("Evaluation on the shared eval rows")
     return _save(fig, path)
@@ -76,9 +84,12 @@ def confusion(runs: dict[str, StackRun], path: Path) -> Path | None:
     for ax, (stack, run) in zip(axes[0], have.items(), strict=False):
         classes, matrix = run.confusion["classes"], run.confusion["matrix"]
         ax.imshow(matrix, cmap="Blues")
+        darkest = max((n for row in matrix for n in row), default=0)
         for i, row in enumerate(matrix):
             for j, n in enumerate(row):
-                ax.text(j, i, int(n), ha="center", va="center")
+                # White on the dark half of the colour map, black on the light half.
+                color = "white" if n > darkest / 2 else "black"
+                ax.text(j, i, int(n), ha="center", va="center", color=color)
         ax.set_xticks(range(len(classes)), classes, rotation=30)
         ax.set_yticks(range(len(classes)), classes)
         ax.set_xlabel("predicted")
