@@ -8,7 +8,7 @@ WORKDIR ?= runs
 CONTRACT ?=
 WITH_CONTRACT := $(if $(CONTRACT),--contract $(CONTRACT))
 
-.PHONY: setup lock run report ui tensorboard test test-quick bench bench-scale lint format contract-artifacts clean
+.PHONY: setup lock run report ui screenshots tensorboard test test-quick bench bench-scale lint format contract-artifacts clean
 
 setup:  ## create .venv from the locks of the stacks in stacks.toml (returns at once when already done)
 	@scripts/setup.sh
@@ -27,6 +27,9 @@ report: setup  ## the comparison report from MLflow: $(WORKDIR)/report/<dataset>
 
 ui: setup  ## the MLflow UI on http://127.0.0.1:5000 over the runs in $(WORKDIR)
 	$(PY) -m pipelines ui $(WITH_CONTRACT) --workdir $(WORKDIR)
+
+screenshots: setup  ## every stack run twice against a real MLflow server, its UI pages as PNGs in docs/images/ (needs chromium)
+	$(PY) -m tests.review --out docs/images
 
 tensorboard: setup  ## TensorBoard on http://127.0.0.1:6006 over every stack's training logs in $(WORKDIR)
 	$(PY) scripts/serve_tensorboard.py --logdir $(WORKDIR)/tensorboard --host 127.0.0.1

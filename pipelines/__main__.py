@@ -167,7 +167,9 @@ def _runner(args: argparse.Namespace, present: dict[str, ModuleType]) -> Callabl
     if args.command == "ui":
         from pipelines import ui
 
-        return lambda: ui.run(workdir, host=args.host, port=args.port, verbose=args.verbose)
+        return lambda: ui.run(
+            workdir, contract, host=args.host, port=args.port, verbose=args.verbose
+        )
     raise AssertionError(args.command)
 
 

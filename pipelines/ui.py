@@ -3,13 +3,46 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import sys
+import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from components.shared.contract import Contract
 from components.shared.layout import Workdir
-from components.shared.tracking import tracking_uri
+from components.shared.tracking import REVIEW_VIEW, is_server, tracking_uri
+
+# MLflow 3.17's UI opens an experiment on its GenAI view unless the URL asks for this one.
+TRAINING_VIEW = "workflowType=machine_learning"
+
+
+def review_urls(base: str, experiment_id: str, compare: Sequence[str] = ()) -> dict[str, str]:
+    """The UI pages a review of the stacks starts from: the runs table with the shared
+    columns (the experiment's saved view), the Model Registry with every stack's
+    champion, and, given run ids, those runs' metrics side by side."""
+    urls = {
+        "runs": f"{base}/#/experiments/{experiment_id}/runs?"
+        f"viewStateShareKey={REVIEW_VIEW}&{TRAINING_VIEW}",
+        "models": f"{base}/#/models",
+    }
+    if compare:
+        runs = urllib.parse.quote(json.dumps(list(compare)))
+        experiments = urllib.parse.quote(json.dumps([experiment_id]))
+        urls["compare"] = f"{base}/#/compare-runs?runs={runs}&experiments={experiments}"
+    return urls
+
+
+def _experiment_id(contract: Contract, workdir: Workdir) -> str | None:
+    uri = tracking_uri(workdir)
+    if not is_server(uri) and not workdir.mlflow_db.exists():
+        return None
+    from mlflow import MlflowClient
+
+    experiment = MlflowClient(uri).get_experiment_by_name(contract.experiment)
+    return experiment.experiment_id if experiment else None
 
 
 def is_loopback(host: str) -> bool:
@@ -36,7 +69,11 @@ def command(workdir: Workdir, host: str, port: int) -> list[str]:
 
 
 def run(
-    workdir: Workdir, host: str = "127.0.0.1", port: int = 5000, verbose: bool = False
+    workdir: Workdir,
+    contract: Contract,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    verbose: bool = False,
 ) -> NoReturn:
     """Become the MLflow UI server (exec, not a child process): a SIGTERM sent to this
     command, by a supervisor or `kill`, then reaches the server itself, which would
@@ -47,7 +84,16 @@ def run(
             "read and change every run and model (MLflow has no authentication here)",
             file=sys.stderr,
         )
-    print(f"MLflow UI on http://{host}:{port} (Ctrl-C to stop)", flush=True)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    print(f"MLflow UI on {base} (Ctrl-C to stop)")
+    experiment_id = _experiment_id(contract, workdir)
+    if experiment_id is None:
+        print(f"no runs of {contract.name} in this store yet")
+    else:
+        urls = review_urls(base, experiment_id)
+        print(f"{contract.name}, every stack's runs side by side: {urls['runs']}")
+        print(f"the champions in the Model Registry: {urls['models']}")
+    sys.stdout.flush()
     sys.stderr.flush()
     # The UI starts uvicorn by name: the venv's bin must be on PATH.
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}

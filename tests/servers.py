@@ -139,35 +139,3 @@ def chromium() -> str:
         if path:
             return path
     raise RuntimeError("no Chromium: .ci/run installs Debian's chromium when missing")
-
-
-def render(url: str, screenshot: Path | None = None, budget_ms: int = 20000) -> str:
-    """The page's DOM after its scripts ran, from headless Chromium; optionally a PNG too."""
-    base = [
-        chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,900",
-        f"--virtual-time-budget={budget_ms}",
-    ]
-    with tempfile.TemporaryDirectory() as profile:
-        dom = subprocess.run(
-            [*base, f"--user-data-dir={profile}", "--dump-dom", url],
-            capture_output=True,
-            text=True,
-            timeout=180,
-        ).stdout
-    if screenshot is not None:
-        with tempfile.TemporaryDirectory() as profile:
-            subprocess.run(
-                [*base, f"--user-data-dir={profile}", f"--screenshot={screenshot}", url],
-                capture_output=True,
-                timeout=180,
-            )
-    return dom

@@ -116,7 +116,8 @@ def is_server(uri: str) -> bool:
 
 def ensure_experiment(name: str, workdir: Workdir) -> str:
     """The experiment's id, created with artifacts beside the store (MLflow's default with
-    a SQLite URI is ./mlruns in the current directory) and opening on training runs."""
+    a SQLite URI is ./mlruns in the current directory), with the saved view of the runs
+    table that shows the stacks side by side (REVIEW_VIEW)."""
     import mlflow
 
     uri = tracking_uri(workdir)
@@ -133,11 +134,39 @@ def ensure_experiment(name: str, workdir: Workdir) -> str:
             experiment_id = mlflow.get_experiment_by_name(name).experiment_id
     else:
         experiment_id = experiment.experiment_id
-    mlflow.MlflowClient().set_experiment_tag(
-        experiment_id, "mlflow.experimentKind", "custom_model_development"
-    )
+    client = mlflow.MlflowClient()
+    # What the experiment holds. MLflow 3.17's UI still opens on its GenAI view unless
+    # the URL says ?workflowType=machine_learning (pipelines/ui.py's links do).
+    client.set_experiment_tag(experiment_id, "mlflow.experimentKind", "custom_model_development")
+    client.set_experiment_tag(experiment_id, f"{SAVED_VIEW_TAG}.{REVIEW_VIEW}", _review_view())
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+# The runs table as a review of the stacks needs it. No URL parameter of MLflow's UI picks
+# columns; its saved "Views" do: one per experiment tag, opened with ?viewStateShareKey.
+SAVED_VIEW_TAG = "mlflow.sharedViewState"
+REVIEW_VIEW = "stacks-side-by-side"
+REVIEW_COLUMNS = (
+    "tags.`pipeline`",
+    "tags.`outcome`",
+    "metrics.`eval_accuracy`",
+    "metrics.`eval_accuracy_baseline`",
+    "metrics.`eval_f1_macro`",
+    "metrics.`eval_log_loss`",
+    "metrics.`time_total_s`",
+)
+
+
+def _review_view() -> str:
+    state = {
+        "selectedColumns": list(REVIEW_COLUMNS),
+        "orderByKey": "attributes.start_time",
+        "orderByAsc": False,
+    }
+    return json.dumps(
+        {"name": "stacks side by side", "createdAt": 0, "updatedAt": 0, "state": json.dumps(state)}
+    )
 
 
 # A run records which process owns it, so a later run can tell a run whose process was

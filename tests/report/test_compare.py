@@ -1,5 +1,6 @@
 """Both pipelines in one place: `all` against a real MLflow server over HTTP, the report,
-the MLflow UI in headless Chromium, and serving parity with `mlflow models serve`."""
+the MLflow UI reviewed in headless Chromium, and serving parity with `mlflow models
+serve`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from mlflow import MlflowClient
 
 from components.shared.contract import REPO_ROOT
 from tests.conftest import cli_env, run_cli
-from tests.servers import free_port, mlflow_server, render, wait_http
+from tests.servers import free_port, mlflow_server, wait_http
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +33,17 @@ def served(tmp_path_factory):
         workdir = root / "work"
         result = run_cli("all", "--workdir", workdir, env={"MLFLOW_TRACKING_URI": url})
         yield url, workdir, result
+
+
+@pytest.fixture(scope="module")
+def reviewed(served, tmp_path_factory):
+    """Then each stack once more, rejected: one published and one rejected run each."""
+    from tests.review import run_rejected
+
+    url, workdir, result = served
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_rejected(url, workdir, tmp_path_factory.mktemp("unreachable"))
+    return served
 
 
 def _runs(url: str, experiment: str) -> dict[str, mlflow.entities.Run]:
@@ -203,16 +215,35 @@ def test_served_models_agree_on_raw_rows(served, contract):
     assert "rows where all predict the same class" in markdown
 
 
-def test_mlflow_ui_shows_both_pipelines_runs(served, contract):
-    url, _, _ = served
-    runs = _runs(url, contract.experiment)
-    experiment_id = runs["tfx"].info.experiment_id
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "mlflow-ui-runs.png"
-    dom = render(f"{url}/#/experiments/{experiment_id}/runs", screenshot=shot)
-    for stack in ("tfx", "lightning"):
-        assert runs[stack].info.run_name in dom, stack
-    assert shot.stat().st_size > 10_000
+def test_mlflow_ui_reviews_both_stacks_side_by_side(reviewed, contract):
+    """The three pages `python -m pipelines ui` links to, in headless Chromium
+    (tests/review.py): the runs table lists both stacks' published and rejected runs with
+    the shared columns, the registry shows both champions, and the compare view puts a TFX
+    and a Lightning run's shared metrics side by side. Screenshots go to the artifacts."""
+    from tests.review import capture
+
+    url, _, _ = reviewed
+    client = MlflowClient(url)
+    experiment = client.get_experiment_by_name(contract.experiment)
+    runs = client.search_runs([experiment.experiment_id])
+    outcomes = {(r.data.tags["pipeline"], r.data.tags["outcome"]) for r in runs}
+    assert outcomes == {
+        ("tfx", "pushed"), ("tfx", "not_blessed"),
+        ("lightning", "promoted"), ("lightning", "not_blessed"),
+    }  # fmt: skip
+    review = capture(url, contract, ARTIFACTS)
+    assert set(review.compared) == {"tfx", "lightning"}
+    for column in ("eval_accuracy", "eval_accuracy_baseline", "pipeline", "outcome"):
+        assert column in review.runs, column
+    baseline = review.compared["tfx"].data.metrics["eval_accuracy_baseline"]
+    assert str(baseline) in review.runs  # the table shows the stored value in full
+    assert review.champions == 2, review.models
+    for run in review.compared.values():
+        assert run.info.run_name in review.compare
+        # The compare view rounds to 3 significant digits.
+        assert f"{run.data.metrics['eval_f1_macro']:.3g}" in review.compare, review.compare[-2000:]
+    for name in ("mlflow-runs.png", "mlflow-models.png", "mlflow-compare.png"):
+        assert (ARTIFACTS / name).stat().st_size > 10_000, name
 
 
 def test_ui_subcommand_serves_the_workdir_store_on_loopback(served):
