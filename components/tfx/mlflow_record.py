@@ -154,6 +154,16 @@ def training_curves(model_run_uri: str) -> dict[str, list[tuple[int, float]]]:
     return {k: sorted(v) for k, v in curves.items()}
 
 
+def epoch_metrics(curves: dict[str, list[tuple[int, float]]]) -> dict[str, float]:
+    """epochs_run and best_epoch (lowest validation loss; EarlyStopping restores it), the
+    names the Lightning runs use, read off the Trainer's curves."""
+    val_loss = curves.get("val_loss") or []
+    if not val_loss:
+        return {}
+    best = min(val_loss, key=lambda point: point[1])[0]
+    return {"epochs_run": float(len(val_loss)), "best_epoch": float(best)}
+
+
 def gather(
     contract: Contract,
     nodes: dict[str, NodeRun],
@@ -208,8 +218,10 @@ def gather(
     trainer = nodes.get("Trainer")
     model_run = trainer.outputs.get("model_run") if trainer else None
     if model_run:
-        for key, points in training_curves(model_run[0].uri).items():
+        curves = training_curves(model_run[0].uri)
+        for key, points in curves.items():
             metrics += [(key, value, step) for step, value in points]
+        metrics += [(k, v, 0) for k, v in epoch_metrics(curves).items()]
     pusher = nodes.get("Pusher")
     pushed = pusher.outputs.get("pushed_model") if pusher else None
     register = None

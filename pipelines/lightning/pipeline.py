@@ -1,10 +1,11 @@
 """The Lightning + MLflow pipeline, wired: ingest -> validate (GE) -> drift -> preprocess
 -> train (Lightning) -> evaluate (gates) -> promote (MLflow registry alias).
 
-Every step lives in components/lightning/; this module only wires them, logging each
-step's results to the active MLflow run. The run itself (MLflow run, torchrun ranks, the
-outcome) is pipelines/lightning/run.py. Heavy imports (torch, Lightning) happen after
-the data has passed validation, so bad data is rejected quickly.
+Every step lives in components/lightning/; this module only wires them, handing each
+step's result to components/lightning/record.py, which logs it to the active MLflow run.
+The run itself (MLflow run, torchrun ranks, the outcome) is pipelines/lightning/run.py.
+Heavy imports (torch, Lightning) happen after the data has passed validation, so bad
+data is rejected quickly.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from components.shared.contract import Contract
 from components.shared.dataset import DataValidationError
 from components.shared.layout import Workdir
 from components.shared.outcome import Outcome, collapse, last_line
-from components.shared.tracking import CONFUSION_MATRIX_ARTIFACT, contract_params, log_datasets
 
 if TYPE_CHECKING:
     import numpy as np
@@ -95,19 +95,11 @@ def run_steps(
     spread: Distribution,
 ) -> Ended:
     """Every step after the MLflow run is open; `out_dir` is this run's folder."""
-    import mlflow
+    from components.lightning import drift, ingest, record, tracking, validate_data
 
-    from components.lightning import drift, ingest, tracking, validate_data
-
-    mlflow.log_params(
-        {
-            **contract_params(contract),
-            "devices": spread.devices,
-            "num_nodes": spread.num_nodes,
-            "strategy": spread.strategy,
-            "data_path": str(Path(data).resolve()),
-        }
-    )
+    training = {"devices": spread.devices, "num_nodes": spread.num_nodes,
+                "strategy": spread.strategy}  # fmt: skip
+    record.settings(contract, data, training)
 
     with tracking.timed("ingest"):
         try:
@@ -115,17 +107,11 @@ def run_steps(
         except DataValidationError as exc:  # not data at all: empty, not a CSV, wrong file
             return _stop("data file refused", [str(exc)], [str(exc)])
         batch = ingest.whole_batch(split)
-    mlflow.log_params(
-        {"data_sha256": split.data_sha256, **{f"{k}_rows": v for k, v in split.sizes.items()}}
-    )
-    log_datasets(split, contract, data)
+    record.ingested(split, contract, data)
 
     with tracking.timed("validate"):
         report = validate_data.validate(batch, contract, out_dir)
-    mlflow.log_dict(report.results, "validation/ge_results.json")
-    if report.docs_dir.exists():
-        mlflow.log_artifacts(str(report.docs_dir), "validation/data_docs")
-    mlflow.log_metric("validation_failed_expectations", len(report.failures))
+    record.validated(report)
     if not report.success:
         print(
             f"data validation failed: {len(report.failures)} expectation(s) "
@@ -137,9 +123,7 @@ def run_steps(
     with tracking.timed("drift"):
         reference = drift.load_reference(contract)
         findings, measured = drift.check_drift(batch, contract, reference)
-    mlflow.log_dict(
-        {"measured": measured, "findings": [str(f) for f in findings]}, "validation/drift.json"
-    )
+    record.drift_checked(measured, findings)
     if findings:
         print(f"drift check failed against {reference_path(contract)}", file=sys.stderr)
         return _stop("drift", [str(f) for f in findings], [f.reason for f in findings])
@@ -182,9 +166,7 @@ def _train_and_promote(
     uri: str,
     spread: Distribution,
 ) -> Ended:
-    import mlflow
-
-    from components.lightning import evaluate, package, preprocess, promote, tracking
+    from components.lightning import evaluate, package, preprocess, promote, record, tracking
     from components.lightning.torchrun import TrainInputs
     from components.shared.baseline import describe as describe_baseline
     from components.shared.baseline import majority_baseline
@@ -194,7 +176,7 @@ def _train_and_promote(
         preprocessing = preprocess.fit(split.train, contract)
         x_train, y_train = preprocess.features_and_labels(split.train, preprocessing, contract)
         x_eval, y_eval = preprocess.features_and_labels(split.eval, preprocessing, contract)
-    mlflow.log_dict(preprocessing, "preprocessing.json")
+    record.preprocessed(preprocessing)
 
     inputs = TrainInputs(
         x_train, y_train, x_eval, y_eval, out_dir, tracking_uri=uri, run_id=run_id,
@@ -205,51 +187,37 @@ def _train_and_promote(
         spread.handoff.send(inputs, contract)
         trained = fit(inputs, contract, spread.devices, spread.strategy, spread.num_nodes)
     assert trained is not None  # rank 0 (or the only process) gets the result
-    mlflow.log_metric("best_epoch", trained.best_epoch)
+    record.trained(trained.best_epoch)
 
     features = split.eval[preprocessing["feature_columns"]]
     with tracking.timed("evaluate"):
         expected = predict_frame(trained.module.net, x_eval, list(contract.classes))
         probs = expected[[f"prob_{c}" for c in contract.classes]].to_numpy()
         scores = evaluate.metrics(probs, y_eval, contract.classes)
-        mlflow.log_metrics(scores)
-        mlflow.log_dict(
-            evaluate.confusion(probs, y_eval, contract.classes), CONFUSION_MATRIX_ARTIFACT
-        )
-        model_uri = package.log_model(
-            trained.module.net, preprocessing, contract, features, out_dir / "model"
-        )
         baseline = majority_baseline(
             split.train[contract.label], split.eval[contract.label], contract.classes
         )
-        mlflow.log_metrics(baseline.metrics())
+        record.evaluated(scores, evaluate.confusion(probs, y_eval, contract.classes), baseline)
+        model_uri = package.log_model(
+            trained.module.net, preprocessing, contract, features, out_dir / "model"
+        )
         _say(describe_baseline(contract, baseline))
         accuracy = scores["eval_accuracy"]
         labels = split.eval[contract.label]
         champion_gate, champion_accuracy = evaluate.gate_champion(
             accuracy, contract, client, features, labels
         )
-        if champion_accuracy is not None:
-            mlflow.log_metric("champion_eval_accuracy", champion_accuracy)
         gates = [
             evaluate.gate_min_accuracy(accuracy, contract, baseline),
             champion_gate,
             evaluate.gate_reload(model_uri, features, expected),
         ]
-    for gate in gates:
-        mlflow.log_metric(f"gate_{gate.name}_passed", float(gate.passed))
-    mlflow.log_dict([gate.__dict__ for gate in gates], "evaluation/gates.json")
+    record.gated(gates, champion_accuracy)
 
     name = contract.registered_model(STACK)
     with tracking.timed("promote"):
         version, promoted = promote.promote(client, name, model_uri, run_id, gates)
-    mlflow.set_tags(
-        {
-            "model_version": str(version),
-            "published_model": f"models:/{name}/{version}" if promoted else "",
-        }
-    )
-    mlflow.set_tag("promoted", str(promoted).lower())
+    record.promoted(name, version, promoted)
     for gate in gates:
         print(f"gate {gate.name}: {'pass' if gate.passed else 'FAIL'} ({gate.detail})")
     if promoted:
