@@ -2,7 +2,8 @@
 
 The pipelines' subcommands come from the wings present in the tree (stacks.toml): each
 wing's `cli` module names its subcommand, adds its options and returns what to run.
-`all`, `report`, `ui`, `init-contract` and `drop-stack` are shared and name no stack.
+`all`, `report`, `serve`, `ui`, `init-contract` and `drop-stack` are shared and name no
+stack (`serve --stack` takes any stack the manifest names).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from components.shared.dataset import DataFileError, DataValidationError, check_
 from components.shared.layout import DEFAULT_WORKDIR, Workdir
 from components.shared.outcome import HELP, ExitCode, Outcome, last_line
 from components.shared.processes import exit_without_final_collection
+from pipelines.serve import DEFAULT_PORT as SERVE_PORT
 
 
 def wings() -> dict[str, ModuleType]:
@@ -92,6 +94,11 @@ def build_parser(present: dict[str, ModuleType] | None = None) -> argparse.Argum
     _add_common(p, data=False)
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
+    p = sub.add_parser("serve", help="serve a stack's champion from the MLflow registry over HTTP")
+    _add_common(p, data=False)
+    p.add_argument("--stack", required=True, choices=list(present), help="whose champion")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=SERVE_PORT, help=f"port (default: {SERVE_PORT})")
     p = sub.add_parser(
         "init-contract",
         help="draft a dataset contract (data/NAME.yaml) from your CSV, for you to review",
@@ -164,6 +171,10 @@ def _runner(args: argparse.Namespace, present: dict[str, ModuleType]) -> Callabl
         from pipelines import report
 
         return lambda: report.run(contract, workdir)
+    if args.command == "serve":
+        from pipelines import serve
+
+        return lambda: serve.run(contract, workdir, args.stack, host=args.host, port=args.port)
     if args.command == "ui":
         from pipelines import ui
 

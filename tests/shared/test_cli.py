@@ -14,7 +14,7 @@ ANY_STACK = STACKS[0]
 def test_help_lists_subcommands_and_exit_codes():
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in (*STACKS, "all", "report", "ui", "init-contract", "drop-stack"):
+    for command in (*STACKS, "all", "report", "serve", "ui", "init-contract", "drop-stack"):
         assert command in result.stdout
     assert "exit codes" in result.stdout
     assert "stopped by data validation" in result.stdout
@@ -60,3 +60,12 @@ def test_each_wing_help_names_its_own_options():
 
         text = " ".join(run_cli("tfx", "--help").stdout.split())
         assert f"below {MULTI_PROCESSING_FROM_ROWS // 1000:,}k rows" in text
+
+
+def test_serve_without_a_champion_says_what_to_run(tmp_path):
+    result = run_cli("serve", "--stack", ANY_STACK, "--workdir", tmp_path / "runs")
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"{ANY_STACK}: failed (exit 1): ") and "has no champion" in line, line
+    assert f"make run-{ANY_STACK}" in line
+    assert not (tmp_path / "runs").exists()  # asking created no store

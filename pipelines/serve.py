@@ -1,0 +1,105 @@
+"""`python -m pipelines serve --stack NAME`: a stack's champion behind HTTP, from the
+MLflow Model Registry, with MLflow's own scoring server (`mlflow models serve`).
+
+Every stack registers what it publishes as `<model_name>-<stack>` with the same raw-row
+signature (components/shared/tracking.py), so one server serves any stack's champion
+and answers alike: POST /invocations {"dataframe_records": [{column: value, ...}]} ->
+{"predictions": [{"prediction": class, "prob_<class>": p, ...}]}. MLflow checks each
+request against the signature and answers 400 with the reason when it does not fit.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from components.shared.contract import Contract
+from components.shared.layout import Workdir
+from components.shared.outcome import ExitCode
+from components.shared.tracking import CHAMPION, is_server, tracking_uri
+from pipelines.ui import is_loopback
+
+DEFAULT_PORT = 5001  # beside `ui`'s 5000
+
+
+def champion_uri(contract: Contract, stack: str) -> str:
+    return f"models:/{contract.registered_model(stack)}@{CHAMPION}"
+
+
+def command(model_uri: str, host: str, port: int) -> list[str]:
+    mlflow = str(Path(sys.executable).with_name("mlflow"))
+    # --env-manager local: the model runs in this environment, which trained it.
+    return [mlflow, "models", "serve", "-m", model_uri, "--env-manager", "local",
+            "-h", host, "-p", str(port)]  # fmt: skip
+
+
+def _champion_version(contract: Contract, stack: str, workdir: Workdir) -> str | None:
+    uri = tracking_uri(workdir)
+    if not is_server(uri) and not workdir.mlflow_db.exists():
+        return None
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        version = MlflowClient(uri, registry_uri=uri).get_model_version_by_alias(
+            contract.registered_model(stack), CHAMPION
+        )
+    except MlflowException:
+        return None
+    return str(version.version)
+
+
+def run(
+    contract: Contract,
+    workdir: Workdir,
+    stack: str,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+) -> int | NoReturn:
+    """Become the scoring server of the stack's champion (exec, as `ui` does, so a SIGTERM
+    reaches the server itself); exit 1 when the stack has no champion yet."""
+    version = _champion_version(contract, stack, workdir)
+    if version is None:
+        print(
+            f"{stack}: failed (exit 1): {contract.registered_model(stack)} has no {CHAMPION} "
+            f"in {tracking_uri(workdir)}: run `make run-{stack}` (or `python -m pipelines "
+            f"{stack}`) with this --workdir first",
+            file=sys.stderr,
+        )
+        return ExitCode.ERROR
+    if not is_loopback(host):
+        print(
+            f"warning: serving on {host}: anyone who can reach this port can query the model "
+            "(no authentication here)",
+            file=sys.stderr,
+        )
+    name = contract.registered_model(stack)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    print(f"serving {name} version {version} ({CHAMPION}) on {base} (Ctrl-C to stop)")
+    print(
+        f"try: curl -s {base}/invocations -H 'Content-Type: application/json' -d "
+        f"'{{\"dataframe_records\": [{{{_example(contract)}}}]}}'",
+        flush=True,
+    )
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri(workdir),
+        # `mlflow models serve` starts uvicorn by name: the venv's bin must be on PATH.
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    argv = command(champion_uri(contract, stack), host, port)
+    os.execve(argv[0], argv, env)
+
+
+def _example(contract: Contract) -> str:
+    """One raw row of the contract as JSON members: mid-range numbers, first categories."""
+    members = []
+    for column in contract.features:
+        if column.is_numeric:
+            low, high = column.min or 0.0, column.max or 0.0
+            members.append(f'"{column.name}": {round((low + high) / 2, 2)}')
+        elif column.domain:
+            members.append(f'"{column.name}": "{column.domain[0]}"')
+    return ", ".join(members)
