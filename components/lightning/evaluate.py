@@ -6,9 +6,13 @@ Gates, all on the same eval rows:
   (b) accuracy >= champion's accuracy - contract.max_accuracy_drop
   (c) the model reloaded from its MLflow URI predicts the raw rows like the in-memory one
 
-The metrics are scikit-learn's. Gate (b) is hand-written because MLflow's MetricThreshold
-(validate_evaluation_results) only asks a candidate to beat its baseline by a positive
-margin (min_absolute_change > 0), not to stay within an allowed drop; (a) sits beside it.
+The metrics are scikit-learn's, under the names both stacks log (components/shared/
+tracking.py): mlflow.models.evaluate's default evaluator names its own (accuracy_score,
+a weighted f1_score, ...) and would put a second set beside them in every run.
+
+Gate (b) is hand-written because MLflow's MetricThreshold (validate_evaluation_results)
+only asks a candidate to beat its baseline by a positive margin (min_absolute_change >
+0), not to stay within an allowed drop; (a) sits beside it.
 """
 
 from __future__ import annotations
