@@ -6,26 +6,60 @@ signature (components/shared/tracking.py), so one server serves any stack's cham
 and answers alike: POST /invocations {"dataframe_records": [{column: value, ...}]} ->
 {"predictions": [{"prediction": class, "prob_<class>": p, ...}]}. MLflow checks each
 request against the signature and answers 400 with the reason when it does not fit.
+
+What is served is the champion version found at start, wrapped so that every request
+and its answer are appended to <workdir>/serving_logs/<stack>/<dataset>.jsonl
+(components/shared/logged_model.py); restart `serve` to serve a newer champion.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import NoReturn
 
-from components.shared.contract import Contract
+from components.shared.contract import REPO_ROOT, Contract
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode
 from components.shared.tracking import CHAMPION, is_server, tracking_uri
 from pipelines.ui import is_loopback
 
 DEFAULT_PORT = 5001  # beside `ui`'s 5000
+LOGGED_MODEL_CODE = REPO_ROOT / "components" / "shared" / "logged_model.py"
 
 
-def champion_uri(contract: Contract, stack: str) -> str:
-    return f"models:/{contract.registered_model(stack)}@{CHAMPION}"
+def logged_model(contract: Contract, workdir: Workdir, stack: str, version: str) -> Path:
+    """The champion version wrapped to log every request (built once per version): a
+    local MLflow model folder, with the champion's own signature."""
+    import mlflow
+
+    name = contract.registered_model(stack)
+    folder = workdir.logged_model(stack, contract)
+    target = folder / f"v{version}"
+    if (target / "MLmodel").exists():
+        return target
+    mlflow.set_tracking_uri(tracking_uri(workdir))
+    mlflow.set_registry_uri(tracking_uri(workdir))
+    champion = f"models:/{name}/{version}"
+    shutil.rmtree(folder, ignore_errors=True)  # wrappers of earlier champions
+    folder.mkdir(parents=True)
+    # No input example on purpose: MLflow would load the champion to check it.
+    warnings.filterwarnings("ignore", "An input example was not provided")
+    mlflow.pyfunc.save_model(
+        path=str(target),
+        python_model=str(LOGGED_MODEL_CODE),
+        model_config={
+            "model_uri": champion,
+            "name": name,
+            "version": version,
+            "log": str(workdir.serving_log(stack, contract).resolve()),
+        },
+        signature=mlflow.models.get_model_info(champion).signature,
+    )
+    return target
 
 
 def command(model_uri: str, host: str, port: int) -> list[str]:
@@ -76,8 +110,10 @@ def run(
             file=sys.stderr,
         )
     name = contract.registered_model(stack)
+    served = logged_model(contract, workdir, stack, version)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     print(f"serving {name} version {version} ({CHAMPION}) on {base} (Ctrl-C to stop)")
+    print(f"every request is logged to {workdir.serving_log(stack, contract)}")
     print(
         f"try: curl -s {base}/invocations -H 'Content-Type: application/json' -d "
         f"'{{\"dataframe_records\": [{{{_example(contract)}}}]}}'",
@@ -89,7 +125,7 @@ def run(
         # `mlflow models serve` starts uvicorn by name: the venv's bin must be on PATH.
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     }
-    argv = command(champion_uri(contract, stack), host, port)
+    argv = command(str(served), host, port)
     os.execve(argv[0], argv, env)
 
 

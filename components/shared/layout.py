@@ -62,6 +62,14 @@ class Workdir:
     def serving(self, stack: str, contract: Contract) -> Path:
         return self.root / "serving" / stack / contract.name
 
+    def serving_log(self, stack: str, contract: Contract) -> Path:
+        """What `serve` answered, one JSON line per request (components/shared/logged_model.py)."""
+        return self.root / "serving_logs" / stack / f"{contract.name}.jsonl"
+
+    def logged_model(self, stack: str, contract: Contract) -> Path:
+        """The request-logging wrapper `serve` builds around a stack's champion."""
+        return self.stack_root(stack) / "logged_model" / contract.name
+
     def edge(self, stack: str, contract: Contract) -> Path:
         return self.root / "edge" / stack / contract.name
 

@@ -238,7 +238,8 @@ def _post(url: str, body: bytes) -> tuple[int, dict]:
 def test_serve_answers_raw_rows_alike_and_refuses_malformed_requests(served, contract, stack):
     """`python -m pipelines serve --stack S` serves S's champion from the registry: raw rows
     in (a missing value included), the same JSON from every stack, 400 with the reason
-    for a request that does not fit, and no process left once it is stopped."""
+    for a request that does not fit, every answered request logged as one whole JSON line
+    under concurrent load, and no process left once it is stopped."""
     import subprocess
     import sys
 
@@ -268,13 +269,27 @@ def test_serve_answers_raw_rows_alike_and_refuses_malformed_requests(served, con
         assert status == 400 and "island" in json.dumps(answer), (status, answer)
         status, answer = _post(base, b"{not json")
         assert 400 <= status < 500, (status, answer)
+        # 8 clients at once, 5 requests each: every answered request is one whole line.
+        from concurrent.futures import ThreadPoolExecutor
+
+        body = json.dumps({"dataframe_records": rows[:1]}).encode()
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: _post(base, body)[0], range(40)))
+        assert statuses == [200] * 40
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
     assert _port_closes(port, within_s=30)
     said = proc.stdout.read()
-    assert f"serving {contract.registered_model(stack)} version 1 (champion)" in said, said
+    name = contract.registered_model(stack)
+    assert f"serving {name} version 1 (champion)" in said, said
+    lines = (workdir / "serving_logs" / stack / f"{contract.name}.jsonl").read_text().splitlines()
+    logged = [json.loads(line) for line in lines]  # a torn line would not parse
+    assert len(logged) == 1 + 40  # the answered requests; refused ones never reach the model
+    assert {(r["model"], r["version"]) for r in logged} == {(name, "1")}
+    assert logged[0]["inputs"][1]["body_mass_g"] is None
+    assert [o["prediction"] for o in logged[0]["outputs"]] == ["Gentoo", "Adelie"]
 
 
 def test_mlflow_ui_reviews_both_stacks_side_by_side(reviewed, contract):
