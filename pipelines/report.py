@@ -13,7 +13,7 @@ from components.shared import stacks
 from components.shared.contract import REPO_ROOT, Contract, ContractError, load_contract
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode
-from components.shared.tracking import tracking_uri
+from components.shared.tracking import store_exists, tracking_uri
 
 
 def _no_runs(contract: Contract, workdir: Workdir, uri: str, elsewhere: list[str]) -> str:
@@ -44,7 +44,7 @@ def run(contract: Contract, workdir: Workdir) -> int:
     uri = tracking_uri(workdir)
     # Reading must not create an empty store where the user mistyped the workdir.
     runs, elsewhere = {}, []
-    if not uri.startswith("sqlite:") or workdir.mlflow_db.exists():
+    if store_exists(workdir):
         mlflow.set_tracking_uri(uri)
         runs = collect.latest_runs(contract.experiment)
         elsewhere = [] if runs else collect.evaluated_experiments()

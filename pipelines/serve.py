@@ -24,8 +24,15 @@ from typing import NoReturn
 from components.shared.contract import REPO_ROOT, Contract
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode
-from components.shared.tracking import CHAMPION, is_server, tracking_uri
-from pipelines.ui import is_loopback
+from components.shared.processes import with_venv_on_path
+from components.shared.tracking import (
+    CHAMPION,
+    champion_version,
+    scoring_server_command,
+    store_exists,
+    tracking_uri,
+)
+from pipelines.ui import is_loopback, local_url
 
 DEFAULT_PORT = 5001  # beside `ui`'s 5000
 LOGGED_MODEL_CODE = REPO_ROOT / "components" / "shared" / "logged_model.py"
@@ -62,27 +69,16 @@ def logged_model(contract: Contract, workdir: Workdir, stack: str, version: str)
     return target
 
 
-def command(model_uri: str, host: str, port: int) -> list[str]:
-    mlflow = str(Path(sys.executable).with_name("mlflow"))
-    # --env-manager local: the model runs in this environment, which trained it.
-    return [mlflow, "models", "serve", "-m", model_uri, "--env-manager", "local",
-            "-h", host, "-p", str(port)]  # fmt: skip
-
-
 def _champion_version(contract: Contract, stack: str, workdir: Workdir) -> str | None:
-    uri = tracking_uri(workdir)
-    if not is_server(uri) and not workdir.mlflow_db.exists():
+    if not store_exists(workdir):
         return None
     from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
 
-    try:
-        version = MlflowClient(uri, registry_uri=uri).get_model_version_by_alias(
-            contract.registered_model(stack), CHAMPION
-        )
-    except MlflowException:
-        return None
-    return str(version.version)
+    uri = tracking_uri(workdir)
+    champion = champion_version(
+        MlflowClient(uri, registry_uri=uri), contract.registered_model(stack)
+    )
+    return None if champion is None else str(champion.version)
 
 
 def run(
@@ -111,7 +107,7 @@ def run(
         )
     name = contract.registered_model(stack)
     served = logged_model(contract, workdir, stack, version)
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    base = local_url(host, port)
     print(f"serving {name} version {version} ({CHAMPION}) on {base} (Ctrl-C to stop)")
     print(f"every request is logged to {workdir.serving_log(stack, contract)}")
     print(
@@ -119,13 +115,8 @@ def run(
         f"'{{\"dataframe_records\": [{{{_example(contract)}}}]}}'",
         flush=True,
     )
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": tracking_uri(workdir),
-        # `mlflow models serve` starts uvicorn by name: the venv's bin must be on PATH.
-        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-    }
-    argv = command(str(served), host, port)
+    env = with_venv_on_path({**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(workdir)})
+    argv = scoring_server_command(str(served), host, port)
     os.execve(argv[0], argv, env)
 
 

@@ -13,7 +13,8 @@ from typing import NoReturn
 
 from components.shared.contract import Contract
 from components.shared.layout import Workdir
-from components.shared.tracking import REVIEW_VIEW, is_server, tracking_uri
+from components.shared.processes import with_venv_on_path
+from components.shared.tracking import REVIEW_VIEW, store_exists, tracking_uri
 
 # MLflow 3.17's UI opens an experiment on its GenAI view unless the URL asks for this one.
 TRAINING_VIEW = "workflowType=machine_learning"
@@ -36,13 +37,17 @@ def review_urls(base: str, experiment_id: str, compare: Sequence[str] = ()) -> d
 
 
 def _experiment_id(contract: Contract, workdir: Workdir) -> str | None:
-    uri = tracking_uri(workdir)
-    if not is_server(uri) and not workdir.mlflow_db.exists():
+    if not store_exists(workdir):
         return None
     from mlflow import MlflowClient
 
-    experiment = MlflowClient(uri).get_experiment_by_name(contract.experiment)
+    experiment = MlflowClient(tracking_uri(workdir)).get_experiment_by_name(contract.experiment)
     return experiment.experiment_id if experiment else None
+
+
+def local_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches a server bound to `host`:`port`."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
 
 
 def is_loopback(host: str) -> bool:
@@ -84,7 +89,7 @@ def run(
             "read and change every run and model (MLflow has no authentication here)",
             file=sys.stderr,
         )
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    base = local_url(host, port)
     print(f"MLflow UI on {base} (Ctrl-C to stop)")
     experiment_id = _experiment_id(contract, workdir)
     if experiment_id is None:
@@ -95,8 +100,7 @@ def run(
         print(f"the champions in the Model Registry: {urls['models']}")
     sys.stdout.flush()
     sys.stderr.flush()
-    # The UI starts uvicorn by name: the venv's bin must be on PATH.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    env = with_venv_on_path()
     if not verbose:
         # Starlette's deprecation note about MLflow's own code, once per server process on
         # every start: not the user's to act on. --verbose shows it.

@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from components.shared.processes import stop_process
+from components.shared.processes import stop_process, with_venv_on_path
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -41,7 +41,7 @@ def wait_http(url: str, timeout: float = 90, proc: subprocess.Popen | None = Non
 
 def env_with_venv() -> dict[str, str]:
     """MLflow starts uvicorn/gunicorn by name: the venv's bin must be on PATH."""
-    return {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
+    return with_venv_on_path()
 
 
 @contextlib.contextmanager

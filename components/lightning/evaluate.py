@@ -24,14 +24,13 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import confusion_matrix, f1_score, log_loss
 
 from components.lightning import STACK
 from components.shared.baseline import Baseline, required_accuracy
 from components.shared.contract import Contract
-from components.shared.tracking import CHAMPION
+from components.shared.tracking import CHAMPION, champion_version
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +70,6 @@ def served_accuracy(model_uri: str, features: pd.DataFrame, labels: pd.Series) -
     """Accuracy of a logged/registered pyfunc model on raw rows."""
     predictions = mlflow.pyfunc.load_model(model_uri).predict(features)
     return float((predictions["prediction"].to_numpy() == labels.to_numpy()).mean())
-
-
-def champion_version(client: MlflowClient, name: str) -> Any | None:
-    """The ModelVersion under the `champion` alias, or None when there is none yet."""
-    try:
-        return client.get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
-        return None
 
 
 def gate_min_accuracy(accuracy: float, contract: Contract, baseline: Baseline) -> Gate:

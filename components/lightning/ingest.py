@@ -10,9 +10,10 @@ from components.shared.contract import Contract
 from components.shared.dataset import Split, load_split
 
 
-def ingest(contract: Contract, data: Path) -> Split:
-    """The typed train/eval split of `data` (raises DataFileError on an unreadable file)."""
-    return load_split(Path(data), contract)
+def ingest(contract: Contract, data: Path, sha256: str | None = None) -> Split:
+    """The typed train/eval split of `data` (raises DataFileError on an unreadable file);
+    `sha256`: the file's hash, when it was taken already."""
+    return load_split(Path(data), contract, sha256=sha256)
 
 
 def whole_batch(split: Split) -> pd.DataFrame:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pandas as pd
 import torch
 
 from components.shared.contract import REPO_ROOT, Contract
-from components.shared.tracking import serving_schema, serving_signature
+from components.shared.tracking import pinned_requirements, serving_schema, serving_signature
 
 MODELS = REPO_ROOT / "models" / "lightning"
 SERVING_CODE = MODELS / "pyfunc.py"
@@ -26,10 +25,7 @@ SERVING_CODE = MODELS / "pyfunc.py"
 SERVING_IMPORTS = ("network.py", "features.py")
 
 
-def _requirements() -> list[str]:
-    # Pinned from the running environment: inferring them would load the model once more.
-    # The local label (torch 2.13.0+cpu) is dropped: PyPI does not serve it.
-    return [f"{p}=={version(p).split('+')[0]}" for p in ("mlflow", "torch", "pandas", "numpy")]
+REQUIREMENTS = ("mlflow", "torch", "pandas", "numpy")
 
 
 def log_model(
@@ -71,6 +67,6 @@ def log_model(
         },
         signature=serving_signature(serving_schema(contract)),
         input_example=example.head(5),
-        pip_requirements=_requirements(),
+        pip_requirements=pinned_requirements(REQUIREMENTS),
     )
     return info.model_uri

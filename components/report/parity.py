@@ -22,8 +22,8 @@ from pathlib import Path
 from components.shared.contract import REPO_ROOT, Contract
 from components.shared.dataset import load_split
 from components.shared.layout import Workdir
-from components.shared.processes import stop_process
-from components.shared.tracking import tracking_uri
+from components.shared.processes import stop_process, with_venv_on_path
+from components.shared.tracking import scoring_server_command, tracking_uri
 
 
 def raw_rows(contract: Contract, data: Path) -> tuple[list[dict], list[str]]:
@@ -61,16 +61,9 @@ def served_predictions(
 ) -> list[str]:
     """Start `mlflow models serve` for `model_uri`, ask it, stop it."""
     port = _free_port()
-    bin_dir = Path(sys.executable).parent
-    env = {
-        **os.environ,
-        # `mlflow models serve` starts uvicorn by name.
-        "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
-        "MLFLOW_TRACKING_URI": tracking_uri(workdir),
-    }
+    env = with_venv_on_path({**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(workdir)})
     server = subprocess.Popen(
-        [str(bin_dir / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local",
-         "-h", "127.0.0.1", "-p", str(port)],
+        scoring_server_command(model_uri, "127.0.0.1", port),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -74,18 +74,18 @@ class RunRecord:
     def unchanged(
         self,
         contract: Contract,
-        data_sha256: str,
         workdir: Workdir,
-        options: Sequence[str],
+        taken: str,
         still_published: Callable[[str], bool],
     ) -> dict | None:
         """The record of the last published run when this run would repeat it, else None:
-        the fingerprint matches and `still_published(what that run published)` holds."""
+        its fingerprint is `taken` (this run's) and `still_published(what that run
+        published)` holds."""
         try:
             record = json.loads(self._path(contract, workdir).read_text())
         except (OSError, ValueError):
             return None
-        if record.get("fingerprint") != self.fingerprint(contract, data_sha256, options):
+        if record.get("fingerprint") != taken:
             return None
         if not record.get("published") or not still_published(record["published"]):
             return None

@@ -34,6 +34,14 @@ def exclusive_lock(path: Path) -> Iterator[bool]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def with_venv_on_path(env: dict[str, str] | None = None) -> dict[str, str]:
+    """`env` (default: this process's) with this interpreter's bin folder first on PATH:
+    MLflow's servers start uvicorn and gunicorn by name."""
+    env = dict(os.environ if env is None else env)
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    return env
+
+
 def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:
     """Ask `proc` to stop (SIGTERM), wait up to `timeout` s, then kill it and reap it."""
     proc.terminate()

@@ -23,6 +23,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,8 @@ from components.shared.layout import Workdir
 from components.shared.outcome import Outcome
 
 if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
     from mlflow.models import ModelSignature
 
     from components.shared.dataset import Split
@@ -112,6 +115,45 @@ def tracking_uri(workdir: Workdir) -> str:
 
 def is_server(uri: str) -> bool:
     return uri.startswith(("http://", "https://", "databricks"))
+
+
+def store_exists(workdir: Workdir) -> bool:
+    """Whether the tracking store is there to read: a SQLite file must exist (opening a
+    mistyped path would create an empty store); any other store is asked as it is."""
+    uri = tracking_uri(workdir)
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///")).exists()
+    return True
+
+
+def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:
+    """The version under the registered model's `champion` alias, or None when there is
+    none (no such model, or no alias yet)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def scoring_server_command(model_uri: str, host: str, port: int) -> list[str]:
+    """MLflow's scoring server for a model, in this environment (--env-manager local: the
+    one that trained it); run it with processes.with_venv_on_path()."""
+    import sys
+
+    mlflow = str(Path(sys.executable).with_name("mlflow"))
+    return [mlflow, "models", "serve", "-m", model_uri, "--env-manager", "local",
+            "-h", host, "-p", str(port)]  # fmt: skip
+
+
+def pinned_requirements(packages: Sequence[str]) -> list[str]:
+    """`package==version` as installed here, for a logged model (inferring them would load
+    the model once more); a local label (torch 2.13.0+cpu) is dropped: PyPI does not serve
+    it."""
+    from importlib.metadata import version
+
+    return [f"{p}=={version(p).split('+')[0]}" for p in packages]
 
 
 def ensure_experiment(name: str, workdir: Workdir) -> str:

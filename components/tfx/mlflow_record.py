@@ -23,7 +23,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +42,7 @@ from components.shared.tracking import (
     contract_params,
     ensure_experiment,
     log_datasets,
+    pinned_requirements,
     process_tags,
     run_name,
     serving_schema,
@@ -317,11 +317,7 @@ def register(push: dict, run_id: str, client: MlflowClient) -> str:
             artifacts={"saved_model": push["saved_model"]},
             model_config={"classes": push["classes"]},
             signature=serving_signature(push["schema"]),
-            # Pinned from the running environment: inferring them would load TensorFlow.
-            pip_requirements=[
-                f"{p}=={version(p).split('+')[0]}"
-                for p in ("mlflow", "tensorflow", "pandas", "numpy")
-            ],
+            pip_requirements=pinned_requirements(("mlflow", "tensorflow", "pandas", "numpy")),
         )
     name = push["name"]
     registered = mlflow.register_model(info.model_uri, name, tags={"pipeline": STACK})

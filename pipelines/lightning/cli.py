@@ -57,16 +57,15 @@ def runner(
     def run() -> int:
         from pipelines.lightning import fingerprint
 
-        taken = None
+        data_sha256 = taken = None
         # Under torchrun every rank runs this; only a single-process launch may skip.
         if "WORLD_SIZE" not in os.environ:
             data_sha256 = file_sha256(data)
-            if not args.force:
-                previous = fingerprint.unchanged_run(contract, data_sha256, workdir, _options(args))
-                if previous is not None:
-                    print(unchanged_message("Lightning", previous, "training options"))
-                    return ExitCode.OK
             taken = fingerprint.RECORD.fingerprint(contract, data_sha256, _options(args))
+            previous = None if args.force else fingerprint.unchanged_run(contract, workdir, taken)
+            if previous is not None:
+                print(unchanged_message("Lightning", previous, "training options"))
+                return ExitCode.OK
         from pipelines.lightning import run as lightning_run
 
         return lightning_run.run(
@@ -77,6 +76,7 @@ def runner(
             strategy=args.strategy,
             num_nodes=args.num_nodes,
             fingerprint=taken,
+            data_sha256=data_sha256,
         )
 
     return run

@@ -9,8 +9,6 @@ the registered model's `champion` alias (nothing promoted, rolled back or delete
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from components.lightning import STACK
 from components.shared.contract import Contract
 from components.shared.fingerprint import RunRecord
@@ -23,29 +21,20 @@ RECORD = RunRecord(STACK, PACKAGES)
 def still_champion(published: str, workdir: Workdir) -> bool:
     """`published` (models:/<name>/<version>) is still its model's champion."""
     from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
 
-    from components.shared.tracking import CHAMPION, is_server, tracking_uri
+    from components.shared.tracking import champion_version, store_exists, tracking_uri
 
+    if not store_exists(workdir):
+        return False
     name, _, version = published.removeprefix("models:/").rpartition("/")
     uri = tracking_uri(workdir)
-    if not is_server(uri) and not workdir.mlflow_db.exists():
-        return False
-    try:
-        champion = MlflowClient(uri, registry_uri=uri).get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
-        return False
-    return str(champion.version) == version
+    champion = champion_version(MlflowClient(uri, registry_uri=uri), name)
+    return champion is not None and str(champion.version) == version
 
 
-def unchanged_run(
-    contract: Contract, data_sha256: str, workdir: Workdir, options: Sequence[str]
-) -> dict | None:
-    """The record of the last promoted run when this run would repeat it, else None."""
+def unchanged_run(contract: Contract, workdir: Workdir, taken: str) -> dict | None:
+    """The record of the last promoted run when this run (fingerprint `taken`) would
+    repeat it, else None."""
     return RECORD.unchanged(
-        contract,
-        data_sha256,
-        workdir,
-        options,
-        lambda published: still_champion(published, workdir),
+        contract, workdir, taken, lambda published: still_champion(published, workdir)
     )

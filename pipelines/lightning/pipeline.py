@@ -93,8 +93,10 @@ def run_steps(
     run_id: str,
     uri: str,
     spread: Distribution,
+    data_sha256: str | None = None,
 ) -> Ended:
-    """Every step after the MLflow run is open; `out_dir` is this run's folder."""
+    """Every step after the MLflow run is open; `out_dir` is this run's folder;
+    `data_sha256`: the data file's hash, when the caller has taken it already."""
     from components.lightning import drift, ingest, record, tracking, validate_data
 
     training = {"devices": spread.devices, "num_nodes": spread.num_nodes,
@@ -103,7 +105,7 @@ def run_steps(
 
     with tracking.timed("ingest"):
         try:
-            split = ingest.ingest(contract, data)
+            split = ingest.ingest(contract, data, sha256=data_sha256)
         except DataValidationError as exc:  # not data at all: empty, not a CSV, wrong file
             return _stop("data file refused", [str(exc)], [str(exc)])
         batch = ingest.whole_batch(split)

@@ -38,11 +38,13 @@ def run(
     strategy: str = "auto",
     num_nodes: int = 1,
     fingerprint: str | None = None,
+    data_sha256: str | None = None,
 ) -> int:
     """Run the pipeline on `data`; returns an ExitCode (0 promoted, 2 stopped by data
     validation, 3 trained but not promoted). `fingerprint`: what the run depends on, taken
     before it started (pipelines/lightning/fingerprint.py); a promotion is remembered
-    under it, so an unchanged rerun is answered without training.
+    under it, so an unchanged rerun is answered without training. `data_sha256`: the
+    file's hash when the caller has taken it already (the file is hashed once per run).
 
     Under torchrun every rank runs this: global rank 0 runs the pipeline, the other ranks
     only train (components/lightning/torchrun.py) and return 0; the run's outcome is rank
@@ -59,7 +61,7 @@ def run(
             return _train_only(contract, handoff, devices, strategy, num_nodes)
         return _run_pipeline(
             contract, data, workdir, Distribution(devices, strategy, num_nodes, handoff),
-            fingerprint,
+            fingerprint, data_sha256,
         )  # fmt: skip
 
 
@@ -85,6 +87,7 @@ def _run_pipeline(
     workdir: Workdir,
     spread: Distribution,
     fingerprint: str | None,
+    data_sha256: str | None,
 ) -> int:
     import mlflow
     from mlflow.tracking import MlflowClient
@@ -113,7 +116,7 @@ def _run_pipeline(
         try:
             ended = run_steps(
                 contract, data, workdir, workdir.runs(STACK) / active.info.run_id, client,
-                active.info.run_id, uri, spread,
+                active.info.run_id, uri, spread, data_sha256,
             )  # fmt: skip
         except BaseException as exc:
             # The context manager then ends the run FAILED; say why in the outcome tags.

@@ -52,7 +52,8 @@ def unchanged_run(
             pushed
         )
 
-    return RECORD.unchanged(contract, data_sha256, workdir, beam_args, still_pushed)
+    taken = fingerprint(contract, data_sha256, beam_args)
+    return RECORD.unchanged(contract, workdir, taken, still_pushed)
 
 
 def remember(contract: Contract, workdir: Workdir, taken: str, pushed: str, summary: str) -> None:
