@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import select
+import signal
 import subprocess
 import tempfile
 import time
@@ -79,9 +80,18 @@ class Browser:
     def __exit__(self, *exc: object) -> None:
         try:
             self._call("Browser.close")
-        except (BrowserError, OSError):
-            pass
-        stop_process(self._proc)
+            self._proc.wait(timeout=20)
+        except (BrowserError, OSError, subprocess.TimeoutExpired):
+            stop_process(self._proc)
+        # Chromium's helpers (zygote, renderers) share its session: none may outlive it,
+        # or write into the profile while it is deleted.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
         for fd in (self._to_browser, self._from_browser):
             os.close(fd)
         self._profile.cleanup()

@@ -76,7 +76,8 @@ def capture(url: str, contract: Contract, out_dir: Path | None = None) -> Review
         if out_dir is not None:
             browser.screenshot(out_dir / name)
 
-    with Browser(1400, 900) as browser:
+    # Wide: the runs table renders only the columns in view, and the review needs all.
+    with Browser(1920, 900) as browser:
         browser.open(pages["runs"], local_storage=SEEN_BEFORE)
         runs_text = browser.wait_for_text(*(r.info.run_name for r in runs))
         shot(browser, "mlflow-runs.png")
