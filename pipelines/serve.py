@@ -1,5 +1,7 @@
-"""`python -m pipelines serve --stack NAME`: a stack's champion behind HTTP, from the
-MLflow Model Registry, with MLflow's own scoring server (`mlflow models serve`).
+"""`python -m pipelines serve --stack NAME [--server mlflow|...]`: a stack's champion
+behind HTTP, from the MLflow Model Registry, with MLflow's own scoring server (`mlflow
+models serve`) or with a server the stack's wing offers (stacks.toml, `servers`: LitServe
+for Lightning).
 
 Every stack registers what it publishes as `<model_name>-<stack>` with the same raw-row
 signature (components/shared/tracking.py), so one server serves any stack's champion
@@ -7,9 +9,10 @@ and answers alike: POST /invocations {"dataframe_records": [{column: value, ...}
 {"predictions": [{"prediction": class, "prob_<class>": p, ...}]}. MLflow checks each
 request against the signature and answers 400 with the reason when it does not fit.
 
-What is served is the champion version found at start, wrapped so that every request
-and its answer are appended to <workdir>/serving_logs/<stack>/<dataset>.jsonl
-(components/shared/logged_model.py); restart `serve` to serve a newer champion.
+What is served is the champion version found at start; every answered request is
+appended to <workdir>/serving_logs/<stack>/<dataset>.jsonl (components/shared/
+request_log.py; MLflow's server through the wrapper in components/shared/logged_model.py).
+Restart `serve` to serve a newer champion.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ import warnings
 from pathlib import Path
 from typing import NoReturn
 
+from components.shared import stacks
 from components.shared.contract import REPO_ROOT, Contract
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode
-from components.shared.processes import with_venv_on_path
+from components.shared.processes import run_as_group, with_venv_on_path
 from components.shared.tracking import (
     CHAMPION,
     champion_version,
@@ -32,9 +36,10 @@ from components.shared.tracking import (
     store_exists,
     tracking_uri,
 )
+from components.shared.traffic import SERVE_PORT
 from pipelines.ui import is_loopback, local_url
 
-DEFAULT_PORT = 5001  # beside `ui`'s 5000
+DEFAULT_PORT = SERVE_PORT
 LOGGED_MODEL_CODE = REPO_ROOT / "components" / "shared" / "logged_model.py"
 
 
@@ -87,9 +92,20 @@ def run(
     stack: str,
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
+    server: str = "mlflow",
 ) -> int | NoReturn:
-    """Become the scoring server of the stack's champion (exec, as `ui` does, so a SIGTERM
-    reaches the server itself); exit 1 when the stack has no champion yet."""
+    """Become MLflow's scoring server of the stack's champion (exec, as `ui` does, so a
+    SIGTERM reaches the server itself), or run a wing's server as a process group that
+    Ctrl-C or SIGTERM stops whole; exit 1 when the stack has no champion yet, or does not
+    offer `server`."""
+    offered = stacks.load()[stack].servers
+    if server != "mlflow" and server not in offered:
+        print(
+            f"{stack}: failed (exit 1): --server {server} is not one of {stack}'s servers "
+            f"(mlflow{''.join(', ' + name for name in offered)})",
+            file=sys.stderr,
+        )
+        return ExitCode.ERROR
     version = _champion_version(contract, stack, workdir)
     if version is None:
         print(
@@ -106,18 +122,33 @@ def run(
             file=sys.stderr,
         )
     name = contract.registered_model(stack)
-    served = logged_model(contract, workdir, stack, version)
+    log = workdir.serving_log(stack, contract)
+    if server == "mlflow":
+        argv = scoring_server_command(
+            str(logged_model(contract, workdir, stack, version)), host, port
+        )
+    else:
+        argv = [sys.executable, "-m", offered[server], "--model-uri", f"models:/{name}/{version}",
+                "--name", name, "--version", version, "--log", str(log),
+                "--host", host, "--port", str(port)]  # fmt: skip
     base = local_url(host, port)
-    print(f"serving {name} version {version} ({CHAMPION}) on {base} (Ctrl-C to stop)")
-    print(f"every request is logged to {workdir.serving_log(stack, contract)}")
+    print(
+        f"serving {name} version {version} ({CHAMPION}) with {server} on {base} " "(Ctrl-C to stop)"
+    )
+    print(f"every request is logged to {log}")
     print(
         f"try: curl -s {base}/invocations -H 'Content-Type: application/json' -d "
         f"'{{\"dataframe_records\": [{{{_example(contract)}}}]}}'",
         flush=True,
     )
-    env = with_venv_on_path({**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(workdir)})
-    argv = scoring_server_command(str(served), host, port)
-    os.execve(argv[0], argv, env)
+    # The servers import the request log from this tree (components/shared).
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = with_venv_on_path(
+        {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(workdir), "PYTHONPATH": path}
+    )
+    if server == "mlflow":
+        os.execve(argv[0], argv, env)
+    return run_as_group(argv, env)
 
 
 def _example(contract: Contract) -> str:

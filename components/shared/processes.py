@@ -8,11 +8,13 @@ import fcntl
 import gc
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import NoReturn
 
@@ -50,6 +52,43 @@ def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def stop_group(pgid: int, timeout: float = 20) -> None:
+    """SIGTERM every process of group `pgid`, then SIGKILL what is left after `timeout` s."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+
+def run_as_group(argv: list[str], env: dict[str, str]) -> int:
+    """Run `argv` in a process group of its own until it exits, or until this process
+    gets SIGINT or SIGTERM: then the whole group is stopped. For servers whose children
+    ignore SIGINT and outlive a SIGTERM to their parent (LitServe's workers)."""
+    proc = subprocess.Popen(argv, env=env, start_new_session=True)
+
+    def stop(signum: int, frame: object) -> None:
+        # Only signal here: the group's leader stays a zombie until wait() below reaps it.
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stop_group(proc.pid)  # workers left by a parent that died on its own
+    return 0 if code in (-signal.SIGTERM, -signal.SIGINT) else code
 
 
 def exit_without_final_collection(code: int) -> NoReturn:

@@ -40,6 +40,11 @@ class Stack:
     imports: tuple[str, ...]
     glue: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     orchestrators: tuple[dict[str, str], ...] = ()
+    # `monitor`'s check of served traffic (components/shared/monitoring.py).
+    monitor: str | None = None
+    # Servers beside MLflow's scoring server that `serve --server NAME` starts: {NAME:
+    # a module run as `python -m MODULE --model-uri URI --log PATH --host H --port N`}.
+    servers: dict[str, str] = field(default_factory=dict)
 
     def files(self, root: Path = REPO_ROOT, suffix: str = "") -> list[Path]:
         """Every file under the wing's paths (only those ending in `suffix`)."""
@@ -77,6 +82,8 @@ def _stack(name: str, spec: dict[str, Any]) -> Stack:
             for claim, parts in spec.get("glue", {}).items()
         },
         orchestrators=tuple(spec.get("orchestrators", ())),
+        monitor=spec.get("monitor"),
+        servers=dict(spec.get("servers", {})),
     )
 
 
