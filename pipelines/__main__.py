@@ -2,8 +2,8 @@
 
 The pipelines' subcommands come from the wings present in the tree (stacks.toml): each
 wing's `cli` module names its subcommand, adds its options and returns what to run.
-`all`, `report`, `serve`, `ui`, `init-contract` and `drop-stack` are shared and name no
-stack (`serve --stack` takes any stack the manifest names).
+`all`, `report`, `serve`, `monitor`, `ui`, `init-contract` and `drop-stack` are shared and
+name no stack (`serve --stack` and `monitor --stack` take any stack the manifest names).
 """
 
 from __future__ import annotations
@@ -99,6 +99,43 @@ def build_parser(present: dict[str, ModuleType] | None = None) -> argparse.Argum
     p.add_argument("--stack", required=True, choices=list(present), help="whose champion")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=SERVE_PORT, help=f"port (default: {SERVE_PORT})")
+    servers = sorted({server for s in stacks.load().values() for server in s.servers})
+    p.add_argument(
+        "--server",
+        default="mlflow",
+        choices=["mlflow", *servers],
+        help="mlflow: MLflow's scoring server, for any stack (default); "
+        + "; ".join(
+            f"{server}: {name} only" for name, s in stacks.load().items() for server in s.servers
+        ),
+    )
+    p = sub.add_parser(
+        "monitor",
+        help="check a stack's served requests against its champion's training data "
+        "(exit 0 no skew, 2 skew)",
+    )
+    _add_common(p, data=False)
+    p.add_argument("--stack", required=True, choices=list(present), help="whose traffic")
+    p.add_argument(
+        "--since",
+        default=None,
+        metavar="WHEN",
+        help="only requests from then on: a duration (30m, 2h, 1d) or an ISO time "
+        "(default: every request of the latest served version)",
+    )
+    p.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="first send FILE's rows through the running `serve` (e.g. "
+        "data/traffic/penguins-shifted.csv), then judge exactly those requests",
+    )
+    p.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{SERVE_PORT}",
+        help=f"where --replay sends (default: http://127.0.0.1:{SERVE_PORT})",
+    )
     p = sub.add_parser(
         "init-contract",
         help="draft a dataset contract (data/NAME.yaml) from your CSV, for you to review",
@@ -174,7 +211,13 @@ def _runner(args: argparse.Namespace, present: dict[str, ModuleType]) -> Callabl
     if args.command == "serve":
         from pipelines import serve
 
-        return lambda: serve.run(contract, workdir, args.stack, host=args.host, port=args.port)
+        return lambda: serve.run(
+            contract, workdir, args.stack, host=args.host, port=args.port, server=args.server
+        )
+    if args.command == "monitor":
+        from pipelines import monitor
+
+        return lambda: monitor.run(contract, workdir, args.stack, args.since, args.replay, args.url)
     if args.command == "ui":
         from pipelines import ui
 

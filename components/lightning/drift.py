@@ -55,6 +55,8 @@ def reference_stats(frame: pd.DataFrame, contract: Contract) -> dict[str, Any]:
     numeric: dict[str, dict[str, float]] = {}
     categorical: dict[str, dict[str, float]] = {}
     for column in _checked_columns(contract):
+        if column.name not in frame:  # served rows hold features only
+            continue
         values = frame[column.name].dropna()
         if column.is_numeric:
             numeric[column.name] = {

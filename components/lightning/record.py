@@ -51,6 +51,13 @@ def drift_checked(measured: dict, findings: list) -> None:
     )
 
 
+def training_reference(reference: dict) -> None:
+    """The training rows' statistics: what `monitor` compares this model's traffic with."""
+    from components.lightning.monitor import TRAINING_REFERENCE
+
+    mlflow.log_dict(reference, TRAINING_REFERENCE)
+
+
 def preprocessed(preprocessing: dict) -> None:
     mlflow.log_dict(preprocessing, "preprocessing.json")
 

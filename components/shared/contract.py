@@ -26,6 +26,8 @@ DEFAULT_CONTRACT = _default_contract()
 
 # evaluation.min_lift_over_baseline when a contract does not set it.
 DEFAULT_LIFT = 0.05
+# TFDV's skew comparator for numeric features (`monitor`): served rows against training.
+DEFAULT_JENSEN_SHANNON = 0.2
 
 COLUMN_TYPES = ("int", "float", "categorical", "text")
 ROLES = ("feature", "label", "ignored")
@@ -80,6 +82,7 @@ class Contract:
     min_lift_over_baseline: float
     max_mean_shift_in_std: float
     max_category_shift: float
+    max_jensen_shannon_divergence: float
     experiment: str
     model_name: str
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
@@ -226,6 +229,9 @@ def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
         min_lift_over_baseline=lift,
         max_mean_shift_in_std=float(_require(drift, "max_mean_shift_in_std", "drift")),
         max_category_shift=float(_require(drift, "max_category_shift", "drift")),
+        max_jensen_shannon_divergence=float(
+            drift.get("max_jensen_shannon_divergence", DEFAULT_JENSEN_SHANNON)
+        ),
         experiment=str(_require(ml, "experiment", "mlflow")),
         model_name=_model_name(ml),
         raw=raw,

@@ -63,8 +63,12 @@ class Workdir:
         return self.root / "serving" / stack / contract.name
 
     def serving_log(self, stack: str, contract: Contract) -> Path:
-        """What `serve` answered, one JSON line per request (components/shared/logged_model.py)."""
+        """What `serve` answered, one JSON line per request (components/shared/request_log.py)."""
         return self.root / "serving_logs" / stack / f"{contract.name}.jsonl"
+
+    def monitoring(self, stack: str, contract: Contract) -> Path:
+        """`monitor`'s HTML reports, one folder per check."""
+        return self.root / "monitoring" / stack / contract.name
 
     def logged_model(self, stack: str, contract: Contract) -> Path:
         """The request-logging wrapper `serve` builds around a stack's champion."""

@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from components.shared.contract import DEFAULT_JENSEN_SHANNON
 from components.shared.dataset import read_raw_text
 
 # A string column with at most this many distinct values (and values repeating, below)
@@ -212,7 +213,11 @@ def profile_csv(
             "max_accuracy_drop": 0.02,
             "min_lift_over_baseline": MIN_LIFT,
         },
-        "drift": {"max_mean_shift_in_std": 1.0, "max_category_shift": 0.3},
+        "drift": {
+            "max_mean_shift_in_std": 1.0,
+            "max_category_shift": 0.3,
+            "max_jensen_shannon_divergence": DEFAULT_JENSEN_SHANNON,
+        },
         "mlflow": {"experiment": name, "model_name": name},
     }
     if draft.extrapolated:
@@ -322,6 +327,7 @@ evaluation:
 drift:
   max_mean_shift_in_std: {c["drift"]["max_mean_shift_in_std"]}
   max_category_shift: {c["drift"]["max_category_shift"]}
+  max_jensen_shannon_divergence: {c["drift"]["max_jensen_shannon_divergence"]}
 
 mlflow:
   experiment: {_quote(c["mlflow"]["experiment"])}

@@ -3,6 +3,8 @@
 The contract is the one description of the data; the schema is derived from it so that
 TFDV's ExampleValidator flags exactly what the contract forbids: a missing or extra
 column, a wrong type, values out of range, unseen categories and too many missing values.
+Each feature also carries the skew comparator `monitor` applies to served traffic, with
+the contract's drift thresholds (components/tfx/monitor.py).
 Run `python -m components.tfx.schema data/penguins.yaml` to rewrite the committed file.
 """
 
@@ -18,8 +20,8 @@ from components.shared.companions import fresh, stamped, write_companions
 from components.shared.contract import Column, Contract
 from components.tfx import schema_path
 
-# The contract sections the schema is made from (a changed threshold leaves it fresh).
-MADE_FROM = ("columns",)
+# The contract sections the schema is made from (a changed accuracy gate leaves it fresh).
+MADE_FROM = ("columns", "drift")
 COMMAND = "python -m components.tfx.schema {contract}"
 
 
@@ -47,6 +49,14 @@ def _feature(column: Column, contract: Contract) -> schema_pb2.Feature:
         feature.type = schema_pb2.BYTES
         feature.string_domain.name = column.name
         feature.string_domain.value.extend(column.domain)
+    if column.role == "feature":
+        # TFDV's measures: L-infinity distance between category frequencies, Jensen-Shannon
+        # divergence between histograms.
+        if column.is_numeric:
+            threshold = contract.max_jensen_shannon_divergence
+            feature.skew_comparator.jensen_shannon_divergence.threshold = threshold
+        elif column.domain:
+            feature.skew_comparator.infinity_norm.threshold = contract.max_category_shift
     # The role is recorded for humans only: `ignored` columns are validated like the
     # rest, and the label is validated too (serving signatures drop it explicitly).
     feature.annotation.tag.append(f"role:{column.role}")

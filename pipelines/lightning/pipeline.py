@@ -129,6 +129,7 @@ def run_steps(
     if findings:
         print(f"drift check failed against {reference_path(contract)}", file=sys.stderr)
         return _stop("drift", [str(f) for f in findings], [f.reason for f in findings])
+    record.training_reference(drift.reference_stats(split.train, contract))
 
     return _train_and_promote(contract, split, workdir, out_dir, client, run_id, uri, spread)
 
