@@ -8,7 +8,7 @@ WORKDIR ?= runs
 CONTRACT ?=
 WITH_CONTRACT := $(if $(CONTRACT),--contract $(CONTRACT))
 
-.PHONY: setup lock run report ui screenshots tensorboard test test-quick bench bench-scale lint format contract-artifacts clean
+.PHONY: setup lock run report ui screenshots tensorboard test test-quick bench bench-scale bench-serve lint format contract-artifacts clean
 
 setup:  ## create .venv from the locks of the stacks in stacks.toml (returns at once when already done)
 	@scripts/setup.sh
@@ -45,6 +45,9 @@ bench: setup  ## each pipeline against its frameworks' own minimal use; $(WORKDI
 
 bench-scale: setup  ## each pipeline on 10k, 100k and 1M generated rows; $(WORKDIR)/bench/scale.md
 	$(PY) -m benchmarks.scale --workdir $(WORKDIR)
+
+bench-serve: setup  ## every champion behind every server under 1, 8 and 32 clients; $(WORKDIR)/bench/serve.md
+	$(PY) -m benchmarks.serve $(WITH_CONTRACT) --workdir $(WORKDIR)
 
 lint: setup
 	$(VENV)/bin/ruff check .

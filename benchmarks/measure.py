@@ -29,7 +29,7 @@ class Sample:
         return asdict(self)
 
 
-def _tree_rss(root: psutil.Process) -> int:
+def tree_rss(root: psutil.Process) -> int:
     total = 0
     try:
         processes = [root, *root.children(recursive=True)]
@@ -75,7 +75,7 @@ def run_measured(
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, _tree_rss(root))
+                peak = max(peak, tree_rss(root))
                 done.wait(SAMPLE_EVERY_S)
 
         sampler = threading.Thread(target=sample, daemon=True)

@@ -16,6 +16,7 @@ through a running `serve` and then judges exactly those requests.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import sys
 import time
@@ -84,13 +85,6 @@ def run(
         served = read(log, start)
     except LogError as exc:
         return _fail(stack, str(exc))
-    if not store_exists(workdir):
-        return _fail(stack, f"no MLflow store at {tracking_uri(workdir)}")
-    import mlflow
-
-    uri = tracking_uri(workdir)
-    mlflow.set_tracking_uri(uri)
-    client = mlflow.MlflowClient(uri, registry_uri=uri)
     name = contract.registered_model(stack)
     if len(served.rows) < contract.min_rows:
         # A small sample's histogram is far from any other by itself.
@@ -100,8 +94,20 @@ def run(
             f"{' since ' + since if since else ''}: fewer than the contract's min_rows "
             f"({contract.min_rows}) are too few to judge",
         )
-    version = client.get_model_version(name, served.version)
-    training_run = client.get_run(version.run_id)
+    if not store_exists(workdir):
+        return _fail(stack, f"no MLflow store at {tracking_uri(workdir)}")
+    import mlflow
+
+    # MLflow draws a progress bar for every artifact it downloads.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    uri = tracking_uri(workdir)
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient(uri, registry_uri=uri)
+    try:
+        version = client.get_model_version(name, served.version)
+        training_run = client.get_run(version.run_id)
+    except mlflow.exceptions.MlflowException as exc:
+        return _fail(stack, f"{name} version {served.version} in {uri}: {exc.message}")
     out_dir = workdir.monitoring(stack, contract) / time.strftime("%Y%m%d-%H%M%S")
     out_dir.mkdir(parents=True, exist_ok=True)
     try:

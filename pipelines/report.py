@@ -64,6 +64,7 @@ def run(contract: Contract, workdir: Workdir) -> int:
         claims.gather(workdir, contract),
         bench_dir=workdir.bench,
         dataset=contract.name,
+        monitors=collect.latest_monitoring(contract.experiment),
     )
     missing = [stack for stack in stacks.load() if stack not in runs]
     if missing:

@@ -136,3 +136,32 @@ def run_histories(experiment: str, client: MlflowClient | None = None) -> list[H
         )
         histories.append(History(stack, Counter(r.data.tags.get("outcome", "?") for r in runs)))
     return histories
+
+
+def latest_monitoring(experiment: str, client: MlflowClient | None = None) -> dict[str, dict]:
+    """{stack: its latest `monitor` verdict}: the served model version, the rows judged,
+    the outcome and the skewed features (components/shared/monitoring.py records them)."""
+    from components.shared.monitoring import MONITOR_TAG
+
+    client = client or MlflowClient()
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return {}
+    found = {}
+    for stack in stacks.load():
+        runs = client.search_runs(
+            [exp.experiment_id],
+            filter_string=f"tags.{MONITOR_TAG} = '{stack}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        if runs:
+            tags, params = runs[0].data.tags, runs[0].data.params
+            found[stack] = {
+                "version": tags.get("model_version", ""),
+                "rows": params.get("rows", ""),
+                "outcome": tags.get("outcome", ""),
+                "skewed": tags.get("skewed_features", ""),
+                "method": tags.get("method", ""),
+            }
+    return found

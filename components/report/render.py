@@ -216,6 +216,42 @@ def _performance(bench_dir: Path | None, out_dir: Path) -> str:
     return "\n".join(parts)
 
 
+SERVING_CLAIMS = ("serving", "monitoring")
+
+
+def _serving(
+    bench_dir: Path | None, claims: dict | None, monitors: dict[str, dict], out_dir: Path
+) -> str:
+    """`make bench-serve`'s table and plot, the latest `monitor` verdicts, and the code
+    each stack needed to serve and to watch (stacks.toml's glue for these claims)."""
+    parts = []
+    if bench_dir is not None and (bench_dir / "serve.md").exists():
+        if (bench_dir / "serve.png").exists():
+            shutil.copy(bench_dir / "serve.png", out_dir / "serve.png")
+            parts.append("![serving latency](serve.png)\n")
+        parts += ["### Under load (`make bench-serve`)\n", (bench_dir / "serve.md").read_text()]
+    else:
+        parts.append("Not measured yet in this workdir: run `make bench-serve`.\n")
+    parts.append("\n### Served traffic against the training data (`monitor`)\n")
+    if monitors:
+        rows = [[stack, m["version"], m["rows"], m["outcome"], m["skewed"], m["method"]]
+                for stack, m in monitors.items()]  # fmt: skip
+        parts.append(_table(["stack", "model version", "rows", "verdict", "skewed", "how"], rows))
+    else:
+        parts.append("No `monitor` run recorded yet.\n")
+    glue = (claims or {}).get("glue", {})
+    if any(claim in glue for claim in SERVING_CLAIMS):
+        stacks_here = list(next(iter(glue.values())))
+        rows = [[claim, *(str(glue[claim].get(s, 0)) for s in stacks_here)]
+                for claim in SERVING_CLAIMS if claim in glue]  # fmt: skip
+        parts += [
+            "\n### Code each stack needed to serve and to watch (code lines)\n",
+            "Beside what both share: `serve`, the request log, `monitor` and its MLflow run.\n",
+            _table(["", *stacks_here], rows),
+        ]
+    return "\n".join(parts)
+
+
 def write(
     out_dir: Path,
     runs: dict[str, StackRun],
@@ -226,11 +262,13 @@ def write(
     claims: dict | None = None,
     bench_dir: Path | None = None,
     dataset: str = "",
+    monitors: dict[str, dict] | None = None,
 ) -> tuple[Path, Path]:
     """Write comparison.md (PNGs beside it) and a self-contained comparison.html.
 
     `bench_dir`: where `make bench` / `make bench-scale` wrote their tables and plot;
-    `dataset`: the contract's name, in the title.
+    `dataset`: the contract's name, in the title; `monitors`: the latest `monitor`
+    verdict of each stack.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     wings = stacks.load()
@@ -271,6 +309,8 @@ def write(
         _footprint(footprints),
         "\n## Serving parity\n",
         _parity(parity),
+        "\n## Serving and monitoring\n",
+        _serving(bench_dir, claims, monitors or {}, out_dir),
         "\n## The claims, measured\n",
         _claims(claims),
         "\n## Performance and scale\n",

@@ -17,6 +17,7 @@ import pytest
 from mlflow import MlflowClient
 
 from components.shared.contract import REPO_ROOT
+from components.shared.traffic import BATCH_ROWS
 from tests.conftest import cli_env, run_cli
 from tests.servers import free_port, mlflow_server, wait_http
 
@@ -234,26 +235,44 @@ def _post(url: str, body: bytes) -> tuple[int, dict]:
         return error.code, json.loads(error.read() or b"{}")
 
 
-@pytest.mark.parametrize("stack", ["tfx", "lightning"])
-def test_serve_answers_raw_rows_alike_and_refuses_malformed_requests(served, contract, stack):
-    """`python -m pipelines serve --stack S` serves S's champion from the registry: raw rows
-    in (a missing value included), the same JSON from every stack, 400 with the reason
-    for a request that does not fit, every answered request logged as one whole JSON line
-    under concurrent load, and no process left once it is stopped."""
+def _processes_with(needle: str) -> list[str]:
+    """Command lines of the live processes whose arguments contain `needle`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            cmdline = (entry / "cmdline").read_bytes()
+            if entry.name.isdigit() and needle.encode() in cmdline:
+                found.append(cmdline.replace(b"\0", b" ").decode(errors="replace"))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("stack", "server"), [("tfx", "mlflow"), ("lightning", "mlflow"), ("lightning", "litserve")]
+)
+def test_serve_answers_logs_and_monitor_flags_shifted_traffic(served, contract, stack, server):
+    """`python -m pipelines serve --stack S --server X` serves S's champion from the
+    registry: raw rows in (a missing value included), the same JSON from every server,
+    4xx with the reason for a request that does not fit, every answered request logged as
+    one whole JSON line under concurrent load. `monitor --replay` of the shipped clean
+    traffic exits 0 and of the shifted traffic exits 2, naming the moved features, each
+    with a monitoring run in MLflow. Once stopped, no server process is left."""
     import subprocess
     import sys
 
     url, workdir, _ = served
+    log = workdir / "serving_logs" / stack / f"{contract.name}.jsonl"
+    logged_before = len(log.read_text().splitlines()) if log.exists() else 0
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines", "serve", "--stack", stack,
+        [sys.executable, "-m", "pipelines", "serve", "--stack", stack, "--server", server,
          "--workdir", str(workdir), "--port", str(port)],
         cwd=REPO_ROOT, env=cli_env({"MLFLOW_TRACKING_URI": url}),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
+    monitored = {}
     try:
-        wait_http(f"{base}/ping", timeout=240, proc=proc)
+        wait_http(f"{base}/{'ping' if server == 'mlflow' else 'health'}", 240, proc)
         rows = [
             {"island": "Biscoe", "bill_length_mm": 47.5, "bill_depth_mm": 15.0,
              "flipper_length_mm": 217.0, "body_mass_g": 5200.0, "sex": "male"},
@@ -267,8 +286,9 @@ def test_serve_answers_raw_rows_alike_and_refuses_malformed_requests(served, con
         assert [p["prediction"] for p in answer["predictions"]] == ["Gentoo", "Adelie"]
         status, answer = _post(base, json.dumps({"dataframe_records": [{"sex": 3}]}).encode())
         assert status == 400 and "island" in json.dumps(answer), (status, answer)
-        status, answer = _post(base, b"{not json")
-        assert 400 <= status < 500, (status, answer)
+        for malformed in (b"{not json", b"[1, 2]", b'{"dataframe_records": 5}'):
+            status, answer = _post(base, malformed)
+            assert 400 <= status < 500, (malformed, status, answer)
         # 8 clients at once, 5 requests each: every answered request is one whole line.
         from concurrent.futures import ThreadPoolExecutor
 
@@ -276,20 +296,59 @@ def test_serve_answers_raw_rows_alike_and_refuses_malformed_requests(served, con
         with ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(lambda _: _post(base, body)[0], range(40)))
         assert statuses == [200] * 40
+        for kind in ("clean", "shifted"):
+            monitored[kind] = run_cli(
+                "monitor", "--stack", stack, "--workdir", workdir, "--url", base,
+                "--replay", REPO_ROOT / "data" / "traffic" / f"{contract.name}-{kind}.csv",
+                env={"MLFLOW_TRACKING_URI": url},
+            )  # fmt: skip
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
     assert _port_closes(port, within_s=30)
+    deadline = time.monotonic() + 30  # uvicorn finishes its shutdown after the port closes
+    while _processes_with(f"--port\0{port}") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_with(f"--port\0{port}") == []
     said = proc.stdout.read()
     name = contract.registered_model(stack)
-    assert f"serving {name} version 1 (champion)" in said, said
-    lines = (workdir / "serving_logs" / stack / f"{contract.name}.jsonl").read_text().splitlines()
+    assert f"serving {name} version 1 (champion) with {server}" in said, said
+    lines = log.read_text().splitlines()[logged_before:]
     logged = [json.loads(line) for line in lines]  # a torn line would not parse
-    assert len(logged) == 1 + 40  # the answered requests; refused ones never reach the model
-    assert {(r["model"], r["version"]) for r in logged} == {(name, "1")}
+    # The answered requests, then the two replays; refused ones never reach the model.
+    traffic = REPO_ROOT / "data" / "traffic" / f"{contract.name}-clean.csv"
+    eval_rows = len(traffic.read_text().splitlines()) - 1  # the header
+    replayed = 2 * -(-eval_rows // BATCH_ROWS)
+    assert len(logged) == 1 + 40 + replayed
+    assert {(r["model"], r["version"], r["server"]) for r in logged} == {(name, "1", server)}
     assert logged[0]["inputs"][1]["body_mass_g"] is None
     assert [o["prediction"] for o in logged[0]["outputs"]] == ["Gentoo", "Adelie"]
+
+    clean, shifted = monitored["clean"], monitored["shifted"]
+    assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-3000:]
+    assert "no skew (exit 0)" in clean.stdout
+    assert shifted.returncode == 2, shifted.stdout[-3000:] + shifted.stderr[-3000:]
+    # The shipped shift moves the first two numeric features and the first categorical.
+    moved = {"bill_length_mm", "bill_depth_mm", "island"}
+    flagged = {line.split()[1].rstrip(":") for line in shifted.stdout.splitlines()
+               if line.strip().startswith("SKEW")}  # fmt: skip
+    assert flagged == moved, shifted.stdout
+    assert f"skew (exit 2): {', '.join(sorted(moved))}" in shifted.stderr
+    client = MlflowClient(url)
+    experiment = client.get_experiment_by_name(contract.experiment)
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.monitor = '{stack}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=2,
+    )
+    assert [r.data.tags["outcome"] for r in runs] == ["skew", "no skew"]
+    assert runs[0].data.tags["model_version"] == "1"
+    assert runs[0].data.tags["skewed_features"] == ", ".join(sorted(moved))
+    assert runs[0].data.params["rows"] == str(eval_rows)
+    artifacts = {a.path for a in client.list_artifacts(runs[0].info.run_id, "monitoring")}
+    assert {"monitoring/report", "monitoring/distances.json"} <= artifacts, artifacts
 
 
 def test_mlflow_ui_reviews_both_stacks_side_by_side(reviewed, contract):

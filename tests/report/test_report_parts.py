@@ -91,6 +91,33 @@ def test_the_performance_section_shows_the_latest_benchmarks(tmp_path):
     assert (out / "scale.png").read_bytes() == b"\x89PNG\r\n"
 
 
+def test_the_serving_section_shows_load_verdicts_and_the_code_each_stack_needed(tmp_path):
+    from components.report.claims import glue_lines
+    from components.report.render import _serving
+
+    out = tmp_path / "report"
+    out.mkdir()
+    assert "run `make bench-serve`" in _serving(None, None, {}, out)
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "serve.md").write_text("| lightning | litserve | 8 | 2.1 |\n")
+    (bench / "serve.png").write_bytes(b"\x89PNG\r\n")
+    wings = list(stacks.load())
+    glue = {c: {s: glue_lines(c, s) for s in wings} for c in ("serving", "monitoring")}
+    monitors = {
+        wings[0]: {"version": "3", "rows": "94", "outcome": "skew", "skewed": "island",
+                   "method": "TFDV"},
+    }  # fmt: skip
+    text = _serving(bench, {"glue": glue}, monitors, out)
+    assert "| lightning | litserve | 8 | 2.1 |" in text and "![serving latency](serve.png)" in text
+    assert (out / "serve.png").read_bytes() == b"\x89PNG\r\n"
+    assert f"| {wings[0]} | 3 | 94 | skew | island | TFDV |" in text
+    # Each wing names the code it needed for both (stacks.toml), and it is counted.
+    for claim in ("serving", "monitoring"):
+        assert all(glue[claim][s] > 0 for s in wings), (claim, glue)
+        assert f"| {claim} | " + " | ".join(str(glue[claim][s]) for s in wings) in text
+
+
 def test_report_without_runs_of_this_contract_names_the_contracts_that_have_some(tmp_path):
     """A real MLflow store holding an evaluated run of the wine contract only."""
     import mlflow

@@ -36,7 +36,7 @@ LIBRARIES = {
         "ml_metadata",
         "keras",
     },
-    "lightning": {"torch", "pytorch_lightning", "lightning", "great_expectations"},
+    "lightning": {"torch", "pytorch_lightning", "lightning", "great_expectations", "litserve"},
 }
 # Shared code: the CLI, the contract and split, the comparison layer, their tests.
 SHARED = (
@@ -45,6 +45,8 @@ SHARED = (
     "pipelines/__main__.py",
     "pipelines/report.py",
     "pipelines/ui.py",
+    "pipelines/serve.py",
+    "pipelines/monitor.py",
     "pipelines/init_contract.py",
     "tests/shared",
     "tests/report",
