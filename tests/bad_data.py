@@ -105,6 +105,24 @@ mostly_null_column = mostly_null("bill_depth_mm", "mostly_null_column")
 mostly_missing_label = mostly_null("species", "mostly_missing_label")
 
 
+def single_class(out_dir: Path) -> Path:
+    """Valid rows of one species only: a model trained on it could only ever say Adelie."""
+    raw = _raw()
+    return _write(raw[raw["species"] == "Adelie"], out_dir, "single_class")
+
+
+def single_category(out_dir: Path) -> Path:
+    """Every penguin on Biscoe: island carries no signal."""
+    raw = _raw()
+    raw["island"] = "Biscoe"
+    return _write(raw, out_dir, "single_category")
+
+
+def tiny_eval(out_dir: Path) -> Path:
+    """Every fifth row: valid, every class, enough rows, but too few eval rows to judge."""
+    return _write(_raw().iloc[::5], out_dir, "tiny_eval")
+
+
 def header_only(out_dir: Path) -> Path:
     return _write_text(PENGUINS.read_text().splitlines()[0] + "\n", out_dir, "header_only")
 
@@ -177,6 +195,9 @@ CORPUS: dict[str, Kind] = {
     "renamed_labels": Kind(renamed_labels, 2, "species"),
     "mostly_null_column": Kind(mostly_null_column, 2, "bill_depth_mm"),
     "mostly_missing_label": Kind(mostly_missing_label, 2, "species"),
+    "single_class": Kind(single_class, 2, "species"),
+    "single_category": Kind(single_category, 2, "island"),
+    "tiny_eval": Kind(tiny_eval, 2, "eval split"),
     "header_only": Kind(header_only, 2, "rows"),
     "empty_file": Kind(empty_file, 2, "empty", reader=True),
     "short_rows": Kind(short_rows, 2, "rectangular", reader=True),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from components.shared.contract import Contract
+from components.shared.contract import Contract, distinct_values
 
 # GE logs dozens of INFO lines while importing; set the level before the import.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -98,6 +98,13 @@ def build_expectations(contract: Contract) -> list[Any]:
             expectations.append(
                 E.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.domain))
             )
+            if column.role != "ignored":
+                least, most = distinct_values(column, contract)
+                expectations.append(
+                    E.ExpectColumnUniqueValueCountToBeBetween(
+                        column=column.name, min_value=least, max_value=most
+                    )
+                )
     return expectations
 
 
@@ -155,6 +162,12 @@ def _detail(result: Any, frame: pd.DataFrame) -> str:
         # Say "rows", as the TFX pipeline's min_rows check does, not a bare number.
         observed = (result.result or {}).get("observed_value")
         return f"{observed} rows; the contract asks for at least {config.kwargs.get('min_value')}"
+    if config.type == "expect_column_unique_value_count_to_be_between":
+        observed = (result.result or {}).get("observed_value")
+        return (
+            f"{observed} distinct values; the contract asks for {config.kwargs.get('min_value')}"
+            f" to {config.kwargs.get('max_value')}"
+        )
     message = _exception_message(result.exception_info or {})
     if message:
         return f"could not be evaluated ({message})"

@@ -96,6 +96,14 @@ def _count_artifacts(client: MlflowClient, run_id: str, path: str | None = None)
 def latest_runs(experiment: str, client: MlflowClient | None = None) -> dict[str, StackRun]:
     """{stack: its latest run that got as far as evaluation}, for the stacks that have one."""
     client = client or MlflowClient()
+    latest = _latest_per_stack(
+        client, experiment, "tags.pipeline = '{stack}' and metrics.eval_accuracy >= 0"
+    )
+    return {stack: _summarise(client, run, stack) for stack, run in latest.items()}
+
+
+def _latest_per_stack(client: MlflowClient, experiment: str, where: str) -> dict[str, Run]:
+    """{stack: its latest run matching `where` (a filter string with `{stack}`)}."""
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         return {}
@@ -103,12 +111,12 @@ def latest_runs(experiment: str, client: MlflowClient | None = None) -> dict[str
     for stack in stacks.load():
         runs = client.search_runs(
             [exp.experiment_id],
-            filter_string=f"tags.pipeline = '{stack}' and metrics.eval_accuracy >= 0",
+            filter_string=where.format(stack=stack),
             order_by=["attributes.start_time DESC"],
             max_results=1,
         )
         if runs:
-            found[stack] = _summarise(client, runs[0], stack)
+            found[stack] = runs[0]
     return found
 
 
@@ -144,24 +152,14 @@ def latest_monitoring(experiment: str, client: MlflowClient | None = None) -> di
     from components.shared.monitoring import MONITOR_TAG
 
     client = client or MlflowClient()
-    exp = client.get_experiment_by_name(experiment)
-    if exp is None:
-        return {}
-    found = {}
-    for stack in stacks.load():
-        runs = client.search_runs(
-            [exp.experiment_id],
-            filter_string=f"tags.{MONITOR_TAG} = '{stack}'",
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
-        if runs:
-            tags, params = runs[0].data.tags, runs[0].data.params
-            found[stack] = {
-                "version": tags.get("model_version", ""),
-                "rows": params.get("rows", ""),
-                "outcome": tags.get("outcome", ""),
-                "skewed": tags.get("skewed_features", ""),
-                "method": tags.get("method", ""),
-            }
-    return found
+    latest = _latest_per_stack(client, experiment, f"tags.{MONITOR_TAG} = '{{stack}}'")
+    return {
+        stack: {
+            "version": run.data.tags.get("model_version", ""),
+            "rows": run.data.params.get("rows", ""),
+            "outcome": run.data.tags.get("outcome", ""),
+            "skewed": run.data.tags.get("skewed_features", ""),
+            "method": run.data.tags.get("method", ""),
+        }
+        for stack, run in latest.items()
+    }

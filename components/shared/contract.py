@@ -26,6 +26,8 @@ DEFAULT_CONTRACT = _default_contract()
 
 # evaluation.min_lift_over_baseline when a contract does not set it.
 DEFAULT_LIFT = 0.05
+# Fewer eval rows than this cannot judge a model: each row would move accuracy by > 5%.
+DEFAULT_MIN_EVAL_ROWS = 20
 # TFDV's skew comparator for numeric features (`monitor`): served rows against training.
 DEFAULT_JENSEN_SHANNON = 0.2
 
@@ -76,6 +78,7 @@ class Contract:
     min_rows: int
     eval_fraction: float
     split_seed: int
+    min_eval_rows: int
     hyperparameters: Hyperparameters
     min_accuracy: float
     max_accuracy_drop: float
@@ -168,6 +171,15 @@ def _column(name: str, spec: dict[str, Any]) -> Column:
     )
 
 
+def distinct_values(column: Column, contract: Contract) -> tuple[int, int]:
+    """How many distinct values a categorical column must show in a batch fit to train on:
+    the label every class, a feature at least two (one value carries no signal). Both
+    stacks' validators enforce it (TFDV unique_constraints, GX unique value count)."""
+    most = len(column.domain)
+    least = len(contract.classes) if column.role == "label" else min(2, most)
+    return least, most
+
+
 def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
     """Read and check a contract file; raises ContractError naming what is wrong."""
     source = Path(path).resolve()
@@ -215,6 +227,7 @@ def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
         min_rows=int(raw.get("min_rows", 1)),
         eval_fraction=float(_require(split, "eval_fraction", "split")),
         split_seed=int(_require(split, "seed", "split")),
+        min_eval_rows=int(split.get("min_eval_rows", DEFAULT_MIN_EVAL_ROWS)),
         hyperparameters=Hyperparameters(
             hidden_units=tuple(int(u) for u in _require(hp, "hidden_units", "hyperparameters")),
             learning_rate=float(_require(hp, "learning_rate", "hyperparameters")),

@@ -309,6 +309,16 @@ class Snapshot:
 SNAPSHOT_RECORD = "snapshot.json"
 
 
+def check_eval_rows(rows: int, contract: Contract, path: Path) -> None:
+    """The shared split's eval part must be big enough to judge a model on: both stacks
+    evaluate on exactly these rows, so both refuse the same files (exit 2)."""
+    if rows < contract.min_eval_rows:
+        raise DataValidationError(
+            f"eval split has {rows} rows; the contract's split.min_eval_rows asks for at "
+            f"least {contract.min_eval_rows} to judge a model: {path}"
+        )
+
+
 def snapshot(path: Path, contract: Contract, out_root: Path, sha256: str | None = None) -> Snapshot:
     """Hash the file (unless its `sha256` is given), and write its split where TFX's
     CsvExampleGen reads it, each split's rows in an order shuffled with the contract's
@@ -332,13 +342,14 @@ def snapshot(path: Path, contract: Contract, out_root: Path, sha256: str | None 
     if record.exists():
         return Snapshot(path, digest, target, json.loads(record.read_text()))
     train, eval_ = split_raw(path, contract)
-    # TFDV's schema has no row-count constraint, and ExampleGen fails on an empty split.
+    # ExampleGen fails on an empty split: count the rows before TFX sees them.
     rows = len(train) + len(eval_)
     if rows < contract.min_rows or len(train) == 0 or len(eval_) == 0:
         raise DataValidationError(
             f"data file has {rows} rows ({len(train)} train, {len(eval_)} eval); "
             f"the contract asks for at least {contract.min_rows}: {path}"
         )
+    check_eval_rows(len(eval_), contract, path)
     shutil.rmtree(target, ignore_errors=True)  # a folder from before sizes were recorded
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)  # left by a killed run

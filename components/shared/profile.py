@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from components.shared.contract import DEFAULT_JENSEN_SHANNON
+from components.shared.contract import DEFAULT_JENSEN_SHANNON, DEFAULT_MIN_EVAL_ROWS
 from components.shared.dataset import read_raw_text
 
 # A string column with at most this many distinct values (and values repeating, below)
@@ -199,7 +199,13 @@ def profile_csv(
         "min_rows": max(20, rows // 4),
         "label": {"column": label, "classes": classes},
         "columns": columns,
-        "split": {"eval_fraction": 0.25, "seed": 42},
+        # Half the eval rows this CSV would give, up to the default: a small sample of the
+        # data still runs, while a later batch much smaller than it stops.
+        "split": {
+            "eval_fraction": 0.25,
+            "seed": 42,
+            "min_eval_rows": min(DEFAULT_MIN_EVAL_ROWS, max(1, int(rows * 0.25) // 2)),
+        },
         "hyperparameters": {
             "hidden_units": [16, 8],
             "learning_rate": 0.01,
@@ -309,6 +315,7 @@ columns:
 split:
   eval_fraction: {c["split"]["eval_fraction"]}
   seed: {c["split"]["seed"]}
+  min_eval_rows: {c["split"]["min_eval_rows"]}  # fewer eval rows cannot judge a model
 
 hyperparameters:
   hidden_units: {_flow(hp["hidden_units"])}

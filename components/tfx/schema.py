@@ -2,7 +2,8 @@
 
 The contract is the one description of the data; the schema is derived from it so that
 TFDV's ExampleValidator flags exactly what the contract forbids: a missing or extra
-column, a wrong type, values out of range, unseen categories and too many missing values.
+column, a wrong type, values out of range, unseen categories, too many missing values, and
+a degenerate split (a label missing classes, a categorical feature with one value).
 Each feature also carries the skew comparator `monitor` applies to served traffic, with
 the contract's drift thresholds (components/tfx/monitor.py).
 Run `python -m components.tfx.schema data/penguins.yaml` to rewrite the committed file.
@@ -17,7 +18,7 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.shared.companions import fresh, stamped, write_companions
-from components.shared.contract import Column, Contract
+from components.shared.contract import Column, Contract, distinct_values
 from components.tfx import schema_path
 
 # The contract sections the schema is made from (a changed accuracy gate leaves it fresh).
@@ -49,6 +50,11 @@ def _feature(column: Column, contract: Contract) -> schema_pb2.Feature:
         feature.type = schema_pb2.BYTES
         feature.string_domain.name = column.name
         feature.string_domain.value.extend(column.domain)
+        if column.role != "ignored":
+            # A degenerate batch: a label missing classes, a feature with one value.
+            least, most = distinct_values(column, contract)
+            feature.unique_constraints.min = least
+            feature.unique_constraints.max = most
     if column.role == "feature":
         # TFDV's measures: L-infinity distance between category frequencies, Jensen-Shannon
         # divergence between histograms.

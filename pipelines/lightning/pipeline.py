@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from components.lightning import STACK, reference_path
 from components.shared.contract import Contract
-from components.shared.dataset import DataValidationError
+from components.shared.dataset import DataValidationError, check_eval_rows
 from components.shared.layout import Workdir
 from components.shared.outcome import Outcome, collapse, last_line
 
@@ -121,6 +121,10 @@ def run_steps(
             file=sys.stderr,
         )
         return _stop("data validation failed", [str(f) for f in report.failures], report.reasons)
+    try:
+        check_eval_rows(split.sizes["eval"], contract, data)
+    except DataValidationError as exc:
+        return _stop("eval split too small", [str(exc)], [str(exc)])
 
     with tracking.timed("drift"):
         reference = drift.load_reference(contract)

@@ -351,6 +351,30 @@ def test_serve_answers_logs_and_monitor_flags_shifted_traffic(served, contract, 
     assert {"monitoring/report", "monitoring/distances.json"} <= artifacts, artifacts
 
 
+def test_report_shows_the_latest_monitor_verdict_of_each_stack(served, contract):
+    """After the serve tests' replays, the report's "Serving and monitoring" section shows
+    each stack's latest `monitor` verdict as MLflow holds it."""
+    url, workdir, _ = served
+    result = run_cli("report", "--workdir", workdir, env={"MLFLOW_TRACKING_URI": url})
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = (workdir / "report" / contract.name / "comparison.md").read_text()
+    section = text.split("## Serving and monitoring")[1].split("\n## ")[0]
+    client = MlflowClient(url)
+    experiment = client.get_experiment_by_name(contract.experiment)
+    runs = client.search_runs([experiment.experiment_id], max_results=5000)
+    monitored = [run for run in runs if "monitor" in run.data.tags]
+    if not monitored:
+        assert "No `monitor` run recorded yet." in section
+    for stack in {run.data.tags["monitor"] for run in monitored}:
+        (latest,) = client.search_runs(
+            [experiment.experiment_id], f"tags.monitor = '{stack}'",
+            order_by=["attributes.start_time DESC"], max_results=1,
+        )  # fmt: skip
+        tags = latest.data.tags
+        assert f"| {stack} | {tags['model_version']} | " in section
+        assert f"| {tags['outcome']} | {tags['skewed_features']} |" in section
+
+
 def test_mlflow_ui_reviews_both_stacks_side_by_side(reviewed, contract):
     """The three pages `python -m pipelines ui` links to, in headless Chromium
     (tests/review.py): the runs table lists both stacks' published and rejected runs with

@@ -8,6 +8,7 @@ import yaml
 
 from components.shared.contract import ContractError, load_contract
 from components.shared.dataset import read_raw_text, to_typed
+from tests.conftest import write_contract
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +94,26 @@ def test_malformed_contract_names_the_problem(tmp_path, contract, mutate, messag
 def test_each_stack_registers_its_own_model_of_the_contract(contract):
     assert contract.registered_model("tfx") == f"{contract.model_name}-tfx"
     assert contract.registered_model("lightning") != contract.registered_model("tfx")
+
+
+def test_a_batch_fit_to_train_on_shows_every_class_and_two_values_per_feature(contract):
+    """What both validators require of a batch (TFDV unique_constraints, GX unique value
+    count): every class of the label, at least two values of a categorical feature."""
+    from components.shared.contract import distinct_values
+
+    columns = {c.name: c for c in contract.columns}
+    assert distinct_values(columns["species"], contract) == (3, 3)
+    assert distinct_values(columns["island"], contract) == (2, 3)
+    assert distinct_values(columns["sex"], contract) == (2, 2)
+
+
+def test_min_eval_rows_defaults_and_is_enforced_on_the_shared_split(tmp_path):
+    from components.shared.contract import DEFAULT_MIN_EVAL_ROWS
+    from components.shared.dataset import DataValidationError, check_eval_rows
+
+    split = {"eval_fraction": 0.25, "seed": 42}
+    contract = load_contract(write_contract(tmp_path, split=split))
+    assert contract.min_eval_rows == DEFAULT_MIN_EVAL_ROWS
+    check_eval_rows(DEFAULT_MIN_EVAL_ROWS, contract, tmp_path / "x.csv")
+    with pytest.raises(DataValidationError, match=r"eval split has 19 rows.*min_eval_rows"):
+        check_eval_rows(DEFAULT_MIN_EVAL_ROWS - 1, contract, tmp_path / "x.csv")
