@@ -2,8 +2,8 @@
 
 The pipelines' subcommands come from the wings present in the tree (stacks.toml): each
 wing's `cli` module names its subcommand, adds its options and returns what to run.
-`all`, `report`, `serve`, `monitor`, `ui`, `init-contract` and `drop-stack` are shared and
-name no stack (`serve --stack` and `monitor --stack` take any stack the manifest names).
+`all`, `report`, `serve`, `monitor`, `rollback`, `ui`, `init-contract` and `drop-stack`
+are shared and name no stack (`--stack` takes any stack the manifest names).
 """
 
 from __future__ import annotations
@@ -137,6 +137,12 @@ def build_parser(present: dict[str, ModuleType] | None = None) -> argparse.Argum
         help=f"where --replay sends (default: http://127.0.0.1:{SERVE_PORT})",
     )
     p = sub.add_parser(
+        "rollback",
+        help="give a stack's champion back to its previous champion (and, for TFX, its push)",
+    )
+    _add_common(p, data=False)
+    p.add_argument("--stack", required=True, choices=list(present), help="whose champion")
+    p = sub.add_parser(
         "init-contract",
         help="draft a dataset contract (data/NAME.yaml) from your CSV, for you to review",
     )
@@ -214,6 +220,10 @@ def _runner(args: argparse.Namespace, present: dict[str, ModuleType]) -> Callabl
         return lambda: serve.run(
             contract, workdir, args.stack, host=args.host, port=args.port, server=args.server
         )
+    if args.command == "rollback":
+        from pipelines import rollback
+
+        return lambda: rollback.run(contract, workdir, args.stack)
     if args.command == "monitor":
         from pipelines import monitor
 

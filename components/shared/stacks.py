@@ -42,6 +42,9 @@ class Stack:
     orchestrators: tuple[dict[str, str], ...] = ()
     # `monitor`'s check of served traffic (components/shared/monitoring.py).
     monitor: str | None = None
+    # `rollback`'s restore of what the wing publishes outside the registry, if anything: a
+    # module with restore(contract, workdir, previous_version) -> what it did, in words.
+    rollback: str | None = None
     # Servers beside MLflow's scoring server that `serve --server NAME` starts: {NAME:
     # a module run as `python -m MODULE --model-uri URI --log PATH --host H --port N`}.
     servers: dict[str, str] = field(default_factory=dict)
@@ -83,6 +86,7 @@ def _stack(name: str, spec: dict[str, Any]) -> Stack:
         },
         orchestrators=tuple(spec.get("orchestrators", ())),
         monitor=spec.get("monitor"),
+        rollback=spec.get("rollback"),
         servers=dict(spec.get("servers", {})),
     )
 

@@ -22,12 +22,7 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-
-def staging_dir(base_directory: str) -> str:
-    """Beside the serving directory (same filesystem, so rename is atomic), hidden, and
-    not a <digits> name a model server would load."""
-    parent, name = os.path.split(base_directory.rstrip("/"))
-    return os.path.join(parent, f".{name}.staging")
+from components.tfx import staging_dir
 
 
 class AtomicPushExecutor(pusher_executor.Executor):

@@ -341,6 +341,9 @@ def _classify(
     blessing = (evaluator.outputs.get("blessing") or [None])[0]
     if blessing is None or blessing.custom_properties["blessed"].int_value != 1:
         failures = reports.validation_failures(evaluation_uri)
+        if blessing is not None and blessing.custom_properties["rolled_back"].int_value:
+            # A cached Evaluator hands back the blessing `rollback` withdrew.
+            failures = ["rolled back: this model's blessing was withdrawn by `rollback`"]
         kept = "; the previous push stays in place" if had_push else "; nothing was pushed"
         return (
             ExitCode.NOT_BLESSED,

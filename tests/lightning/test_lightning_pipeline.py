@@ -319,3 +319,33 @@ def test_a_model_worse_than_the_champion_is_rejected(workdir, second, tmp_path):
         assert _champion(client) == champion
         rejected = client.get_model_version(MODEL, str(_versions(client)[-1]))
         assert "champion: eval accuracy" in rejected.tags["rejected_reason"]
+
+
+def test_rollback_gives_champion_back_to_each_earlier_champion_in_turn(workdir, second):
+    """`rollback --stack lightning` moves `champion` to the newest earlier version that
+    held it and tags the one it leaves; once at the first champion it refuses (exit 1)
+    and moves nothing."""
+    with tracking(workdir) as client:
+        promoted = sorted(
+            int(v.version)
+            for v in client.search_model_versions(f"name='{MODEL}'")
+            if v.tags.get("status") == "champion"
+        )
+        assert len(promoted) >= 2 and _champion(client) == promoted[-1], promoted
+    for back_to, left in reversed(list(zip(promoted, promoted[1:], strict=False))):
+        result = run_cli("rollback", "--stack", "lightning", "--workdir", workdir)
+        _ok(result, 0)
+        assert f"{MODEL} champion is version {back_to} again" in result.stdout
+        with tracking(workdir) as client:
+            assert _champion(client) == back_to
+            assert client.get_model_version(MODEL, str(left)).tags["status"] == "rolled_back"
+    result = run_cli("rollback", "--stack", "lightning", "--workdir", workdir)
+    _ok(result, 1)
+    assert f"{MODEL} version {promoted[0]} is its first champion" in result.stderr
+    with tracking(workdir) as client:
+        assert _champion(client) == promoted[0]
+        rollbacks = client.search_runs(
+            [client.get_experiment_by_name("penguins").experiment_id],
+            filter_string="tags.rollback = 'lightning'",
+        )
+        assert len(rollbacks) == len(promoted) - 1

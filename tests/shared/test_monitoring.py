@@ -1,5 +1,6 @@
-"""The serving log, the shipped traffic and `monitor`'s refusals, without a server
-(tests/report/test_compare.py serves, replays and monitors both stacks for real)."""
+"""The serving log, the shipped traffic, and the refusals of `monitor`, `serve` and
+`rollback`, without a server (tests/report/test_compare.py serves, replays and monitors
+both stacks for real; the pipelines' tests roll back)."""
 
 from __future__ import annotations
 
@@ -120,3 +121,11 @@ def test_serve_refuses_a_server_the_stack_does_not_offer(tmp_path):
     result = run_cli("serve", "--stack", "tfx", "--server", "litserve", "--workdir", tmp_path)
     assert result.returncode == 1
     assert "--server litserve is not one of tfx's servers (mlflow)" in result.stderr
+
+
+@needs_stacks("lightning")
+def test_rollback_without_a_store_or_a_champion_says_so_and_moves_nothing(tmp_path):
+    result = run_cli("rollback", "--stack", "lightning", "--workdir", tmp_path)
+    assert result.returncode == 1
+    assert "rollback lightning: failed (exit 1): no MLflow store at" in result.stderr
+    assert not (tmp_path / "mlflow").exists()  # reading never creates a store

@@ -47,6 +47,7 @@ SHARED = (
     "pipelines/ui.py",
     "pipelines/serve.py",
     "pipelines/monitor.py",
+    "pipelines/rollback.py",
     "pipelines/init_contract.py",
     "tests/shared",
     "tests/report",

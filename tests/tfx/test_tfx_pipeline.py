@@ -223,3 +223,86 @@ def test_a_model_that_does_not_beat_the_baseline_by_the_lift_is_not_blessed(
     assert last.endswith("the previous push stays in place")
     assert _pushes(workdir) == before and before
     assert all((p / "saved_model.pb").exists() for p in before)
+
+
+def _latest_blessed_model(workdir: Path) -> int:
+    """What TFX's LatestBlessedModelStrategy resolves: the newest Model with a blessing
+    that says blessed=1."""
+    from ml_metadata.metadata_store import metadata_store
+    from tfx.orchestration import metadata
+
+    store = metadata_store.MetadataStore(
+        metadata.sqlite_metadata_connection_config(str(Workdir(workdir).metadata_db(STACK)))
+    )
+    return max(
+        b.custom_properties["current_model_id"].int_value
+        for b in store.get_artifacts_by_type("ModelBlessing")
+        if b.custom_properties["blessed"].int_value == 1
+    )
+
+
+def test_rollback_republishes_the_earlier_push_and_the_evaluator_compares_against_it(
+    good_run, workdir, contract, tmp_path
+):
+    """A second push (another seed), then `rollback --stack tfx`: `champion` is the first
+    version again, its push is the newest folder again, and the next run's Evaluator takes
+    the restored model as its baseline."""
+    from mlflow import MlflowClient
+
+    from components.tfx.rollback import _store, model_of_push
+
+    uri = f"sqlite:///{Workdir(workdir).mlflow_db}"
+    client = MlflowClient(uri, registry_uri=uri)
+    name = contract.registered_model(STACK)
+    first = client.get_model_version_by_alias(name, "champion")
+    raw = load_contract().raw
+    other_seed = write_contract(
+        tmp_path,
+        hyperparameters={**raw["hyperparameters"], "seed": 43},
+        evaluation={**raw["evaluation"], "max_accuracy_drop": 1.0},  # bless it whatever
+    )
+    pushed = run_cli("tfx", "--workdir", workdir, "--contract", other_seed)
+    assert pushed.returncode == 0, pushed.stdout[-3000:] + pushed.stderr[-3000:]
+    second = client.get_model_version_by_alias(name, "champion")
+    assert int(second.version) > int(first.version)
+
+    result = run_cli("rollback", "--stack", STACK, "--workdir", workdir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"{name} champion is version {first.version} again" in result.stdout
+    assert client.get_model_version_by_alias(name, "champion").version == first.version
+    assert client.get_model_version(name, second.version).tags["status"] == "rolled_back"
+    newest = _pushes(workdir)[-1]
+    restored_from = Path(first.tags["pushed_destination"])
+    assert newest != restored_from
+    assert (newest / "saved_model.pb").read_bytes() == (
+        restored_from / "saved_model.pb"
+    ).read_bytes()
+    restored_model = model_of_push(_store(Workdir(workdir)), str(restored_from))
+    assert _latest_blessed_model(workdir) == restored_model
+
+    # Rerunning what was rolled back trains nothing new: TFX's cache hands back the
+    # Evaluator's blessing, which the rollback withdrew, so the model is not pushed again.
+    pushes = _pushes(workdir)
+    again = run_cli("tfx", "--workdir", workdir, "--contract", other_seed, "--force")
+    assert again.returncode == 3, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "blessing was withdrawn by `rollback`" in again.stdout.strip().splitlines()[-1]
+    assert _pushes(workdir) == pushes
+    # A new model is judged against the restored one.
+    third_seed = write_contract(
+        tmp_path,
+        name="third",
+        hyperparameters={**raw["hyperparameters"], "seed": 44},
+        evaluation={**raw["evaluation"], "max_accuracy_drop": 1.0},
+    )
+    rerun = run_cli("tfx", "--workdir", workdir, "--contract", third_seed)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    evaluator = _nodes(workdir, contract)["Evaluator"]
+    assert [a.id for a in evaluator.inputs["baseline_model"]] == [restored_model]
+
+    runs = client.search_runs(
+        [client.get_experiment_by_name(contract.experiment).experiment_id],
+        filter_string="tags.rollback = 'tfx'",
+    )
+    assert [(r.data.tags["from_version"], r.data.tags["to_version"]) for r in runs] == [
+        (str(second.version), str(first.version))
+    ]

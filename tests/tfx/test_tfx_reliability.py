@@ -187,7 +187,7 @@ def test_tfx_sigkill_in_training_then_rerun_and_a_concurrent_run(
 
     # What a push killed mid-copy leaves: a partial version in the staging directory
     # (AtomicPusher copies there, then renames). The next push must drop it unpublished.
-    from components.tfx.push import staging_dir
+    from components.tfx import staging_dir
 
     staging = Path(staging_dir(str(Workdir(tfx_workdir).serving(STACK, contract))))
     (staging / "1000000000" / "variables").mkdir(parents=True)
