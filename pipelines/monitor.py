@@ -77,14 +77,17 @@ def run(
         start = datetime.now(timezone.utc)
         try:
             sent = traffic.send(rows, url)
-        except (ConnectionError, RuntimeError) as exc:
+        except ConnectionError as exc:
             return _fail(stack, f"{exc}; start `python -m pipelines serve --stack {stack}` first")
+        except RuntimeError as exc:
+            return _fail(stack, str(exc))
         print(f"monitor {stack}: replayed {len(rows)} rows of {replay} in {sent} requests")
     log = workdir.serving_log(stack, contract)
     try:
         served = read(log, start)
     except LogError as exc:
-        return _fail(stack, str(exc))
+        hint = f" (does {url} serve {stack}'s champion from this --workdir?)" if replay else ""
+        return _fail(stack, f"{exc}{hint}")
     name = contract.registered_model(stack)
     if len(served.rows) < contract.min_rows:
         # A small sample's histogram is far from any other by itself.
