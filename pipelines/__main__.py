@@ -138,7 +138,7 @@ def build_parser(present: dict[str, ModuleType] | None = None) -> argparse.Argum
     )
     p = sub.add_parser(
         "rollback",
-        help="give a stack's champion back to its previous champion (and, for TFX, its push)",
+        help="give a stack's champion back to its previous champion (and its push, if any)",
     )
     _add_common(p, data=False)
     p.add_argument("--stack", required=True, choices=list(present), help="whose champion")

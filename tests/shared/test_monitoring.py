@@ -116,7 +116,7 @@ def test_replay_to_nothing_names_the_server_to_start(tmp_path):
     assert "python -m pipelines serve --stack lightning" in result.stderr
 
 
-@needs_stacks("tfx")
+@needs_stacks("tfx", "lightning")  # litserve exists only with the Lightning wing
 def test_serve_refuses_a_server_the_stack_does_not_offer(tmp_path):
     result = run_cli("serve", "--stack", "tfx", "--server", "litserve", "--workdir", tmp_path)
     assert result.returncode == 1
