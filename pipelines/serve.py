@@ -132,9 +132,7 @@ def run(
                 "--name", name, "--version", version, "--log", str(log),
                 "--host", host, "--port", str(port)]  # fmt: skip
     base = local_url(host, port)
-    print(
-        f"serving {name} version {version} ({CHAMPION}) with {server} on {base} " "(Ctrl-C to stop)"
-    )
+    print(f"serving {name} version {version} ({CHAMPION}) with {server} on {base} (Ctrl-C to stop)")
     print(f"every request is logged to {log}")
     print(
         f"try: curl -s {base}/invocations -H 'Content-Type: application/json' -d "
