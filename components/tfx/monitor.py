@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 
 import tensorflow_data_validation as tfdv
-from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from mlflow.entities import Run
 from tensorflow_data_validation.utils import display_util
@@ -26,7 +25,7 @@ from components.shared.contract import Contract
 from components.shared.layout import Workdir
 from components.shared.monitoring import Check, Distance
 from components.shared.request_log import Served
-from components.tfx import STACK
+from components.tfx import STACK, metadata_store
 from components.tfx.schema import fresh_companion
 
 METHOD = "TFDV skew comparators (L-infinity, Jensen-Shannon divergence)"
@@ -47,10 +46,7 @@ def training_statistics(workdir: Workdir, run: Run) -> statistics_pb2.DatasetFea
             f"MLflow run {run.info.run_id} names no StatisticsGen execution "
             "(tag mlmd_execution_ids)"
         )
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = str(workdir.metadata_db(STACK))
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    store = metadata_store.MetadataStore(config)
+    store = metadata_store(workdir)
     outputs = [
         e.artifact_id
         for e in store.get_events_by_execution_ids([ids["StatisticsGen"]])

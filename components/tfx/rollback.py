@@ -17,27 +17,19 @@ import shutil
 import time
 from pathlib import Path
 
-from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from mlflow.entities.model_registry import ModelVersion
 
 from components.shared.contract import Contract
 from components.shared.layout import Workdir
 from components.shared.processes import exclusive_lock
-from components.tfx import STACK, staging_dir
+from components.tfx import STACK, metadata_store, staging_dir
 
 _OUTPUT = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 _INPUT = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
 
 
-def _store(workdir: Workdir) -> metadata_store.MetadataStore:
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = str(workdir.metadata_db(STACK))
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE
-    return metadata_store.MetadataStore(config)
-
-
-def model_of_push(store: metadata_store.MetadataStore, destination: str) -> int:
+def model_of_push(store, destination: str) -> int:  # noqa: ANN001 - an MLMD MetadataStore
     """The id of the Model artifact the Pusher pushed to `destination`."""
     pushed = [
         a
@@ -59,7 +51,7 @@ def model_of_push(store: metadata_store.MetadataStore, destination: str) -> int:
     return models[0]
 
 
-def withdraw_newer_blessings(store: metadata_store.MetadataStore, model_id: int) -> int:
+def withdraw_newer_blessings(store, model_id: int) -> int:  # noqa: ANN001 - MLMD store
     """Set blessed=0 on the blessings of models newer than `model_id`; how many."""
     newer = []
     for blessing in store.get_artifacts_by_type("ModelBlessing"):
@@ -82,7 +74,7 @@ def restore(contract: Contract, workdir: Workdir, previous: ModelVersion) -> str
     with exclusive_lock(workdir.lock(STACK)) as locked:
         if not locked:
             raise OSError(f"a TFX run is using {workdir.stack_root(STACK)}; try when it ends")
-        store = _store(workdir)
+        store = metadata_store(workdir, writable=True)
         model_id = model_of_push(store, str(source))
         staging = Path(staging_dir(str(base)))
         shutil.rmtree(staging, ignore_errors=True)

@@ -249,7 +249,8 @@ def test_rollback_republishes_the_earlier_push_and_the_evaluator_compares_agains
     the restored model as its baseline."""
     from mlflow import MlflowClient
 
-    from components.tfx.rollback import _store, model_of_push
+    from components.tfx import metadata_store
+    from components.tfx.rollback import model_of_push
 
     uri = f"sqlite:///{Workdir(workdir).mlflow_db}"
     client = MlflowClient(uri, registry_uri=uri)
@@ -277,7 +278,7 @@ def test_rollback_republishes_the_earlier_push_and_the_evaluator_compares_agains
     assert (newest / "saved_model.pb").read_bytes() == (
         restored_from / "saved_model.pb"
     ).read_bytes()
-    restored_model = model_of_push(_store(Workdir(workdir)), str(restored_from))
+    restored_model = model_of_push(metadata_store(Workdir(workdir)), str(restored_from))
     assert _latest_blessed_model(workdir) == restored_model
 
     # Rerunning what was rolled back trains nothing new: TFX's cache hands back the
