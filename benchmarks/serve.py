@@ -36,6 +36,7 @@ from components.shared.layout import Workdir
 from components.shared.processes import stop_group
 from components.shared.request_log import records
 from components.shared.traffic import read, traffic_path
+from pipelines.serve import current_champion
 
 LEVELS = (1, 8, 32)
 REQUESTS_PER_CLIENT = 25
@@ -212,19 +213,6 @@ def plot(results: list[dict], path: Path) -> Path:
     return path
 
 
-def _has_champions(contract_path: Path, workdir: Workdir, wanted: list[str]) -> bool:
-    from components.shared.tracking import champion_version, store_exists, tracking_uri
-
-    if not store_exists(workdir):
-        return False
-    from mlflow import MlflowClient
-
-    uri = tracking_uri(workdir)
-    client = MlflowClient(uri, registry_uri=uri)
-    contract = load_contract(contract_path)
-    return all(champion_version(client, contract.registered_model(s)) is not None for s in wanted)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path("runs"))
@@ -236,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("MLFLOW_TRACKING_URI", None)  # the workdir's own store, as isolated_env
     workdir = Workdir(args.workdir)
     wanted = sorted({stack for stack, _ in targets()})
-    if not _has_champions(args.contract, workdir, wanted):
+    contract = load_contract(args.contract)
+    if any(current_champion(contract, stack, workdir) is None for stack in wanted):
         print(f"bench-serve: no champions in {workdir.root} yet: running the pipelines first")
         trained = subprocess.run(
             [sys.executable, "-m", "pipelines", "all", "--contract", str(args.contract),

@@ -74,7 +74,9 @@ def logged_model(contract: Contract, workdir: Workdir, stack: str, version: str)
     return target
 
 
-def _champion_version(contract: Contract, stack: str, workdir: Workdir) -> str | None:
+def current_champion(contract: Contract, stack: str, workdir: Workdir) -> str | None:
+    """The version number under the stack's `champion` alias, or None (no store, no model,
+    no alias yet); creates no store."""
     if not store_exists(workdir):
         return None
     from mlflow import MlflowClient
@@ -106,7 +108,7 @@ def run(
             file=sys.stderr,
         )
         return ExitCode.ERROR
-    version = _champion_version(contract, stack, workdir)
+    version = current_champion(contract, stack, workdir)
     if version is None:
         print(
             f"{stack}: failed (exit 1): {contract.registered_model(stack)} has no {CHAMPION} "
