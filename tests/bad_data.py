@@ -205,9 +205,10 @@ CORPUS: dict[str, Kind] = {
     "wrong_file": Kind(wrong_file, 2, "wrong --data or --contract", reader=True),
 }
 
-# The four each pipeline's own tests cover, as (maker, the column the message must name);
-# the reliability tests run the whole CORPUS.
-CORE_KINDS = ("missing_column", "out_of_range", "unseen_category", "text_in_numeric")
+# The kind each pipeline's own tests run against a workdir with earlier runs, as (maker,
+# the column the message must name): one is enough there, because the reliability tests
+# run every kind of the CORPUS, with the same checks, after a published run.
+CORE_KINDS = ("unseen_category",)
 KINDS: dict[str, tuple[Callable[[Path], Path], str]] = {
     kind: (CORPUS[kind].make, CORPUS[kind].names) for kind in CORE_KINDS
 }

@@ -253,9 +253,10 @@ def test_serve_answers_logs_and_monitor_flags_shifted_traffic(served, contract, 
     """`python -m pipelines serve --stack S --server X` serves S's champion from the
     registry: raw rows in (a missing value included), the same JSON from every server,
     4xx with the reason for a request that does not fit, every answered request logged as
-    one whole JSON line under concurrent load. `monitor --replay` of the shipped clean
-    traffic exits 0 and of the shifted traffic exits 2, naming the moved features, each
-    with a monitoring run in MLflow. Once stopped, no server process is left."""
+    one whole JSON line under concurrent load. Through MLflow's server, `monitor --replay`
+    of the shipped clean traffic exits 0 and of the shifted traffic exits 2, naming the
+    moved features, each with a monitoring run in MLflow. Once stopped, no server process
+    is left."""
     import subprocess
     import sys
 
@@ -296,7 +297,9 @@ def test_serve_answers_logs_and_monitor_flags_shifted_traffic(served, contract, 
         with ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(lambda _: _post(base, body)[0], range(40)))
         assert statuses == [200] * 40
-        for kind in ("clean", "shifted"):
+        # `monitor` judges a stack's logged traffic, whichever server logged it: once per
+        # stack is enough, through its default server.
+        for kind in ("clean", "shifted") if server == "mlflow" else ():
             monitored[kind] = run_cli(
                 "monitor", "--stack", stack, "--workdir", workdir, "--url", base,
                 "--replay", REPO_ROOT / "data" / "traffic" / f"{contract.name}-{kind}.csv",
@@ -319,11 +322,13 @@ def test_serve_answers_logs_and_monitor_flags_shifted_traffic(served, contract, 
     # The answered requests, then the two replays; refused ones never reach the model.
     traffic = REPO_ROOT / "data" / "traffic" / f"{contract.name}-clean.csv"
     eval_rows = len(traffic.read_text().splitlines()) - 1  # the header
-    replayed = 2 * -(-eval_rows // BATCH_ROWS)
+    replayed = 2 * -(-eval_rows // BATCH_ROWS) if monitored else 0
     assert len(logged) == 1 + 40 + replayed
     assert {(r["model"], r["version"], r["server"]) for r in logged} == {(name, "1", server)}
     assert logged[0]["inputs"][1]["body_mass_g"] is None
     assert [o["prediction"] for o in logged[0]["outputs"]] == ["Gentoo", "Adelie"]
+    if not monitored:
+        return
 
     clean, shifted = monitored["clean"], monitored["shifted"]
     assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-3000:]
