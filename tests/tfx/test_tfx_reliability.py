@@ -45,6 +45,7 @@ TFDV_ANOMALIES = {
     "mostly_missing_label": {("species", "FEATURE_TYPE_LOW_FRACTION_PRESENT")},
     "single_class": {("species", "FEATURE_TYPE_LOW_UNIQUE")},
     "single_category": {("island", "FEATURE_TYPE_LOW_UNIQUE")},
+    "drifted": set(),  # the schema holds; DistributionValidator stops it
 }
 
 
