@@ -264,6 +264,7 @@ def _run_with_children(
         _first_uri(nodes.get("StatisticsGen"), "statistics"),
         _first_uri(nodes.get("ExampleValidator"), "anomalies"),
         workdir.data_reports(STACK, contract),
+        drift_uri=_first_uri(nodes.get("DistributionValidator"), "anomalies"),
     )
     if written:
         print(f"data reports: {', '.join(str(p) for p in written)}")
