@@ -118,6 +118,15 @@ def single_category(out_dir: Path) -> Path:
     return _write(raw, out_dir, "single_category")
 
 
+def drifted(out_dir: Path) -> Path:
+    """bill_depth_mm 3 mm deeper on every row: valid and inside the contract's range, but
+    its distribution moved (Jensen-Shannon divergence about 0.4). Only a drift check sees it."""
+    raw = _raw()
+    known = raw["bill_depth_mm"] != "NA"
+    raw.loc[known, "bill_depth_mm"] = (raw.loc[known, "bill_depth_mm"].astype(float) + 3).map(str)
+    return _write(raw, out_dir, "drifted")
+
+
 def tiny_eval(out_dir: Path) -> Path:
     """Every fifth row: valid, every class, enough rows, but too few eval rows to judge."""
     return _write(_raw().iloc[::5], out_dir, "tiny_eval")
@@ -197,6 +206,7 @@ CORPUS: dict[str, Kind] = {
     "mostly_missing_label": Kind(mostly_missing_label, 2, "species"),
     "single_class": Kind(single_class, 2, "species"),
     "single_category": Kind(single_category, 2, "island"),
+    "drifted": Kind(drifted, 2, "bill_depth_mm"),
     "tiny_eval": Kind(tiny_eval, 2, "eval split"),
     "header_only": Kind(header_only, 2, "rows"),
     "empty_file": Kind(empty_file, 2, "empty", reader=True),

@@ -1,10 +1,16 @@
-"""Drift check: the batch against reference statistics of the shipped data.
+"""Drift check: the batch against reference statistics, with TFDV's two distances.
 
-Numeric means moved by more than contract.max_mean_shift_in_std reference standard
-deviations, or category frequencies moved by more than contract.max_category_shift in
-total variation distance. Hand-written because GX 1.24's distribution expectations
-measure other things: ExpectColumnMeanToBeBetween could hold the mean bound, but its
-KL-divergence expectation is not the total variation the contract is written in.
+Categorical columns: the L-infinity distance between category frequencies, over
+contract.max_category_shift. Numeric columns: the Jensen-Shannon divergence (base 2)
+between histograms, over contract.max_jensen_shannon_divergence. These are the
+comparators the TFX wing's DistributionValidator applies to the same batch, so both
+stacks stop the same batches.
+
+The numeric comparison follows TFDV's: each side is a histogram of HISTOGRAM_BUCKETS
+equal-width buckets over its own range; both are spread evenly onto the union of their
+bucket edges, and the divergence is scipy's. Hand-written because GX 1.24's
+distribution expectation measures KL divergence against fixed partitions, and no drift
+library installs beside this project's pins without new dependencies.
 
 Regenerate the reference (e.g. after changing the shipped CSV):
     python -m components.lightning.drift data/penguins.yaml
@@ -18,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy.spatial.distance import jensenshannon
 
 from components.lightning import reference_path
 from components.shared.companions import fresh, stamped, write_companions
@@ -29,7 +37,7 @@ from components.shared.dataset import load_split
 @dataclass(frozen=True)
 class DriftFinding:
     column: str
-    measure: str  # "mean_shift_in_std" or "category_tv_distance"
+    measure: str  # LINF or JSD
     value: float
     threshold: float
 
@@ -50,19 +58,30 @@ def _checked_columns(contract: Contract) -> list:
     return [c for c in contract.columns if c.role != "ignored"]
 
 
+LINF = "l_infinity"
+JSD = "jensen_shannon_divergence"
+# TFDV's default number of buckets of a numeric feature's standard histogram.
+HISTOGRAM_BUCKETS = 10
+
+
+def _histogram(values: np.ndarray) -> dict[str, list[float]]:
+    low, high = float(values.min()), float(values.max())
+    counts, edges = np.histogram(values, bins=HISTOGRAM_BUCKETS, range=(low, high))
+    return {"edges": [round(float(e), 6) for e in edges], "counts": counts.tolist()}
+
+
 def reference_stats(frame: pd.DataFrame, contract: Contract) -> dict[str, Any]:
-    """Mean/std of numeric columns and category frequencies (nulls excluded)."""
-    numeric: dict[str, dict[str, float]] = {}
+    """A histogram of each numeric column and the category frequencies of each
+    categorical one (nulls excluded)."""
+    numeric: dict[str, dict[str, list[float]]] = {}
     categorical: dict[str, dict[str, float]] = {}
     for column in _checked_columns(contract):
         if column.name not in frame:  # served rows hold features only
             continue
         values = frame[column.name].dropna()
         if column.is_numeric:
-            numeric[column.name] = {
-                "mean": round(float(values.astype("float64").mean()), 6),
-                "std": round(float(values.astype("float64").std(ddof=0)), 6),
-            }
+            if len(values):
+                numeric[column.name] = _histogram(values.astype("float64").to_numpy())
         else:
             freq = values.astype(str).value_counts(normalize=True)
             categorical[column.name] = {
@@ -74,6 +93,37 @@ def reference_stats(frame: pd.DataFrame, contract: Contract) -> dict[str, Any]:
         "numeric": numeric,
         "categorical": categorical,
     }
+
+
+def _spread(histogram: dict[str, list[float]], edges: np.ndarray) -> np.ndarray:
+    """The histogram's counts on `edges`, each bucket's count spread evenly over its
+    width (TFDV's rebucketing); a bucket of no width puts its count where it lies."""
+    src = np.asarray(histogram["edges"], dtype="float64")
+    counts = np.asarray(histogram["counts"], dtype="float64")
+    out = np.zeros(len(edges) - 1)
+    for low, high, count in zip(src[:-1], src[1:], counts, strict=True):
+        if count == 0:
+            continue
+        if high <= low:
+            at = min(max(np.searchsorted(edges, low, side="right") - 1, 0), len(out) - 1)
+            out[at] += count
+            continue
+        overlap = np.clip(np.minimum(edges[1:], high) - np.maximum(edges[:-1], low), 0, None)
+        out += count * overlap / (high - low)
+    return out
+
+
+def jensen_shannon(reference: dict[str, list[float]], batch: dict[str, list[float]]) -> float:
+    edges = np.union1d(reference["edges"], batch["edges"])
+    if len(edges) < 2:  # both constant, at the same value
+        return 0.0
+    p, q = _spread(reference, edges), _spread(batch, edges)
+    return float(jensenshannon(p, q, base=2) ** 2)
+
+
+def l_infinity(reference: dict[str, float], batch: dict[str, float]) -> float:
+    return max((abs(batch.get(k, 0.0) - reference.get(k, 0.0)) for k in {*reference, *batch}),
+               default=0.0)  # fmt: skip
 
 
 def compute_reference(contract: Contract) -> dict[str, Any]:
@@ -116,30 +166,27 @@ def check_drift(
     frame: pd.DataFrame, contract: Contract, reference: dict[str, Any]
 ) -> tuple[list[DriftFinding], dict[str, Any]]:
     """Findings over the thresholds, and every measured value (for the run's report)."""
+    if any("edges" not in ref for ref in reference["numeric"].values()):
+        raise ValueError(
+            "the drift reference holds means, not histograms: it was written before the "
+            "check used TFDV's distances; regenerate it (make contract-artifacts, or retrain "
+            "with --force for a champion's training reference)"
+        )
     batch = reference_stats(frame, contract)
     findings: list[DriftFinding] = []
     measured: dict[str, Any] = {}
-    for column, ref in reference["numeric"].items():
-        if column not in batch["numeric"]:
-            continue
-        # A constant reference column would divide by zero: any move then counts as 1 std.
-        std = ref["std"] or 1.0
-        shift = abs(batch["numeric"][column]["mean"] - ref["mean"]) / std
-        measured[column] = {"mean_shift_in_std": shift}
-        if shift > contract.max_mean_shift_in_std:
-            findings.append(
-                DriftFinding(column, "mean_shift_in_std", shift, contract.max_mean_shift_in_std)
-            )
-    for column, ref in reference["categorical"].items():
-        if column not in batch["categorical"]:
-            continue
-        now = batch["categorical"][column]
-        tv = 0.5 * sum(abs(now.get(k, 0.0) - ref.get(k, 0.0)) for k in set(now) | set(ref))
-        measured[column] = {"category_tv_distance": tv}
-        if tv > contract.max_category_shift:
-            findings.append(
-                DriftFinding(column, "category_tv_distance", tv, contract.max_category_shift)
-            )
+    comparisons = [
+        (column, JSD, jensen_shannon(ref, batch["numeric"][column]),
+         contract.max_jensen_shannon_divergence)
+        for column, ref in reference["numeric"].items() if column in batch["numeric"]
+    ] + [
+        (column, LINF, l_infinity(ref, batch["categorical"][column]), contract.max_category_shift)
+        for column, ref in reference["categorical"].items() if column in batch["categorical"]
+    ]  # fmt: skip
+    for column, measure, value, threshold in comparisons:
+        measured[column] = {measure: value}
+        if value > threshold:
+            findings.append(DriftFinding(column, measure, value, threshold))
     return findings, measured
 
 

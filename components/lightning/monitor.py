@@ -1,7 +1,7 @@
 """Served traffic against the Lightning champion's training data, with the drift check
-the pipeline runs before training (components/lightning/drift.py): numeric means moved by
-more than `drift.max_mean_shift_in_std` training standard deviations, category
-frequencies moved by more than `drift.max_category_shift` in total variation distance.
+the pipeline runs before training (components/lightning/drift.py): TFDV's distances,
+Jensen-Shannon divergence over `drift.max_jensen_shannon_divergence` for numeric
+features, L-infinity over `drift.max_category_shift` for categorical ones.
 
 The training data's statistics are the ones the champion's own run logged
 (TRAINING_REFERENCE), so the comparison is with what that model was trained on, even
@@ -16,14 +16,14 @@ from pathlib import Path
 
 from mlflow.entities import Run
 
-from components.lightning.drift import check_drift
+from components.lightning.drift import JSD, LINF, check_drift
 from components.shared.contract import Contract
 from components.shared.layout import Workdir
 from components.shared.monitoring import Check, Distance
 from components.shared.request_log import Served
 
 TRAINING_REFERENCE = "monitoring/training_reference.json"
-METHOD = "the Lightning pipeline's drift check (mean shift in std, total variation)"
+METHOD = "the Lightning pipeline's drift check (Jensen-Shannon divergence, L-infinity)"
 
 
 def training_reference(run: Run) -> dict:
@@ -42,10 +42,7 @@ def training_reference(run: Run) -> dict:
 def check(contract: Contract, workdir: Workdir, served: Served, run: Run, out_dir: Path) -> Check:
     reference = training_reference(run)
     _, measured = check_drift(served.rows, contract, reference)
-    thresholds = {
-        "mean_shift_in_std": contract.max_mean_shift_in_std,
-        "category_tv_distance": contract.max_category_shift,
-    }
+    thresholds = {JSD: contract.max_jensen_shannon_divergence, LINF: contract.max_category_shift}
     distances = [
         Distance(feature, measure, float(value), thresholds[measure])
         for feature, values in measured.items()

@@ -83,7 +83,6 @@ class Contract:
     min_accuracy: float
     max_accuracy_drop: float
     min_lift_over_baseline: float
-    max_mean_shift_in_std: float
     max_category_shift: float
     max_jensen_shannon_divergence: float
     experiment: str
@@ -207,6 +206,12 @@ def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
     ev = _require(raw, "evaluation", "contract")
     drift = _require(raw, "drift", "contract")
     ml = _require(raw, "mlflow", "contract")
+    if "max_mean_shift_in_std" in drift:
+        raise ContractError(
+            f"{path}: drift.max_mean_shift_in_std is no longer read: numeric drift is "
+            "drift.max_jensen_shannon_divergence in both stacks (TFDV's measure); delete "
+            "the key (default 0.2)"
+        )
     lift = float(ev.get("min_lift_over_baseline", DEFAULT_LIFT))
     if not 0.0 <= lift < 1.0:
         raise ContractError(
@@ -240,7 +245,6 @@ def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
         max_accuracy_drop=float(_require(ev, "max_accuracy_drop", "evaluation")),
         # Above always predicting the majority class (components/shared/baseline.py).
         min_lift_over_baseline=lift,
-        max_mean_shift_in_std=float(_require(drift, "max_mean_shift_in_std", "drift")),
         max_category_shift=float(_require(drift, "max_category_shift", "drift")),
         max_jensen_shannon_divergence=float(
             drift.get("max_jensen_shannon_divergence", DEFAULT_JENSEN_SHANNON)

@@ -1,8 +1,9 @@
 """The data gate: a custom component that fails the run when TFDV found anomalies.
 
-TFX has no built-in "stop on anomalies": ExampleValidator only records them. This
-component reads the anomalies artifact and raises, so the run fails here and Transform
-and Trainer (which depend on it) never execute.
+TFX has no built-in "stop on anomalies": ExampleValidator (the schema) and
+DistributionValidator (drift) only record them. This component reads both anomalies
+artifacts and raises, so the run fails here and Transform and Trainer (which depend on
+it) never execute.
 """
 
 # No `from __future__ import annotations`: the TFX decorator reads real type hints.
@@ -26,10 +27,15 @@ class AnomaliesFound(RuntimeError):
 def load_split_anomalies(uri: str) -> dict[str, anomalies_pb2.Anomalies]:
     """The Anomalies proto of each split in an ExampleAnomalies artifact directory."""
     found = {}
-    for split_dir in sorted(Path(uri).glob("Split-*")):
+    # ExampleValidator writes Split-<split>/; DistributionValidator SplitPair-<split>_<its
+    # baseline's split>/, named here by the split compared.
+    for split_dir in sorted(Path(uri).glob("Split*-*")):
         path = split_dir / ANOMALIES_FILE
         if path.exists():
-            found[split_dir.name.removeprefix("Split-")] = load_anomalies_binary(str(path))
+            kind, name = split_dir.name.split("-", 1)
+            found[name.rsplit("_", 1)[0] if kind == "SplitPair" else name] = load_anomalies_binary(
+                str(path)
+            )
     return found
 
 
@@ -40,12 +46,37 @@ def _by_cause(
     anomaly in train and eval is one cause, not two."""
     found: dict[tuple[str, str, str], list[str]] = {}
     for split, anomalies in anomalies_by_split.items():
+        drifted = _drift_details(anomalies)
+        for feature, details in drifted.items():
+            found.setdefault((feature, "drift", details), []).append(split)
         for feature, info in sorted(anomalies.anomaly_info.items()):
+            if feature in drifted:  # the same finding, as a sentence without the measure's name
+                continue
             details = "; ".join(r.description or r.short_description for r in info.reason)
             found.setdefault((feature, info.short_description, details), []).append(split)
         if anomalies.HasField("dataset_anomaly_info"):
             info = anomalies.dataset_anomaly_info
             found.setdefault(("<dataset>", info.short_description, ""), []).append(split)
+    return found
+
+
+_MEASURES = {"L_INFTY": "L-infinity", "JENSEN_SHANNON_DIVERGENCE": "Jensen-Shannon divergence"}
+
+
+def _drift_details(anomalies: anomalies_pb2.Anomalies) -> dict[str, str]:
+    """feature -> `Jensen-Shannon divergence 0.387 > 0.2`, for each measurement over its
+    threshold (DistributionValidator's findings)."""
+    kinds = anomalies_pb2.DriftSkewInfo.Measurement.Type
+    found: dict[str, str] = {}
+    for info in anomalies.drift_skew_info:
+        over = [
+            f"{_MEASURES.get(name, name)} {m.value:.3f} > {m.threshold:g}"
+            for m in info.drift_measurements
+            if m.value > m.threshold
+            for name in [kinds.Name(m.type)]
+        ]
+        if over:
+            found[".".join(info.path.step)] = "; ".join(over)
     return found
 
 
@@ -66,8 +97,11 @@ def reasons(anomalies_by_split: dict[str, anomalies_pb2.Anomalies]) -> list[str]
 @component
 def AnomaliesGate(  # noqa: N802 - TFX component naming
     anomalies: InputArtifact[ExampleAnomalies],
+    drift: InputArtifact[ExampleAnomalies],
 ) -> None:
-    """Raise AnomaliesFound when any split has an anomaly."""
-    lines = describe(load_split_anomalies(anomalies.uri))
+    """Raise AnomaliesFound when any split has an anomaly or drifted."""
+    lines = describe(load_split_anomalies(anomalies.uri)) + describe(
+        load_split_anomalies(drift.uri)
+    )
     if lines:
         raise AnomaliesFound("data validation failed:\n  " + "\n  ".join(lines))

@@ -6,6 +6,7 @@ validation result, where the Pusher pushed, and TFDV HTML reports for humans.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import tensorflow_model_analysis as tfma
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_data_validation.utils import display_util
+from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 from components.tfx.eval_result import candidate_result
 from components.tfx.gate import describe, load_split_anomalies, reasons
@@ -94,9 +96,14 @@ def anomaly_lines(anomalies_uri: str) -> tuple[list[str], list[str]]:
 
 
 def write_data_reports(
-    statistics_uri: str | None, anomalies_uri: str | None, out_dir: Path
+    statistics_uri: str | None,
+    anomalies_uri: str | None,
+    out_dir: Path,
+    drift_uri: str | None = None,
 ) -> list[Path]:
-    """TFDV statistics (train vs eval) and anomalies as standalone HTML files."""
+    """TFDV statistics (train vs eval) and anomalies as standalone HTML files; with
+    DistributionValidator's output (`drift_uri`), every measured distance per split and
+    feature as drift.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     if statistics_uri:
@@ -125,6 +132,21 @@ def write_data_reports(
             body = table.to_html() if len(table) else "<p>No anomalies found.</p>"
             path.write_text(f"<html><body>{title}{body}</body></html>")
             written.append(path)
+    if drift_uri:
+        kinds = anomalies_pb2.DriftSkewInfo.Measurement.Type
+        measured = {
+            split: {
+                ".".join(info.path.step): {
+                    kinds.Name(m.type).lower(): {"value": m.value, "threshold": m.threshold}
+                    for m in info.drift_measurements
+                }
+                for info in anomalies.drift_skew_info
+            }
+            for split, anomalies in load_split_anomalies(drift_uri).items()
+        }
+        path = out_dir / "drift.json"
+        path.write_text(json.dumps(measured, indent=2, sort_keys=True) + "\n")
+        written.append(path)
     return written
 
 

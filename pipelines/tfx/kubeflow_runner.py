@@ -63,6 +63,8 @@ def compile_pipeline(
         contract,
         Path(data_root) if data_root else workdir.data,
         workdir,
+        # Beside the split: the drift reference, as components/tfx/drift.py writes it.
+        reference_statistics=(Path(data_root) if data_root else workdir.data) / "reference",
         # DirectRunner inside each component's pod, as locally; Dataflow args go here too.
         beam_pipeline_args=["--direct_running_mode=multi_processing"],
     )

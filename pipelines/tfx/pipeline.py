@@ -1,7 +1,8 @@
 """The TFX pipeline, wired: validate, transform, train, evaluate and push, on Apache Beam.
 
-CsvExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> AnomaliesGate
--> Transform -> Trainer -> Resolver(latest blessed) -> Evaluator -> Cond(blessed): Pusher.
+CsvExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator, and with the
+reference statistics (Importer) DistributionValidator -> AnomaliesGate -> Transform
+-> Trainer -> Resolver(latest blessed) -> Evaluator -> Cond(blessed): Pusher.
 
 Wiring only, as TFX's own template (tfx/experimental/templates/penguin/pipeline): the
 local runner is pipelines/tfx/run.py, the Kubeflow compiler kubeflow_runner.py.
@@ -16,8 +17,16 @@ import tensorflow_model_analysis as tfma
 
 # The modules themselves, not the `tfx.v1` facade: importing `tfx.v1` also imports its
 # Google Cloud extensions (google.cloud.aiplatform), seconds of every run.
-from tfx.components import Evaluator, ExampleValidator, StatisticsGen, Trainer, Transform
+from tfx.components import (
+    DistributionValidator,
+    Evaluator,
+    ExampleValidator,
+    StatisticsGen,
+    Trainer,
+    Transform,
+)
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.dsl.components.common.importer import Importer
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.experimental.conditionals.conditional import Cond
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
@@ -31,6 +40,7 @@ from tfx.types import Channel, standard_artifacts
 from components.shared.contract import REPO_ROOT, Contract
 from components.shared.layout import Workdir
 from components.tfx import STACK, schema_path
+from components.tfx.drift import SPLIT_PAIRS, comparator_config
 from components.tfx.example_gen import NullAwareCsvExampleGen
 from components.tfx.gate import AnomaliesGate
 from components.tfx.push import AtomicPusher
@@ -113,11 +123,14 @@ def create_pipeline(
     contract: Contract,
     split_dir: Path,
     workdir: Workdir,
+    reference_statistics: Path,
     schema_file: Path | None = None,
     beam_pipeline_args: Sequence[str] = (),
     min_accuracy: float | None = None,
 ) -> Pipeline:
-    """The pipeline over an already materialised split (<split_dir>/{train,eval}/*.csv).
+    """The pipeline over an already materialised split (<split_dir>/{train,eval}/*.csv),
+    checked for drift against `reference_statistics` (an ExampleStatistics folder,
+    components/tfx/drift.py).
 
     `schema_file` defaults to the contract's curated schema (data/<name>.schema.pbtxt);
     `min_accuracy` to the contract's (the runner passes the baseline-raised floor).
@@ -137,7 +150,21 @@ def create_pipeline(
     example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
-    gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"]).with_id(GATE_ID)
+    reference = Importer(
+        source_uri=str(reference_statistics),
+        artifact_type=standard_artifacts.ExampleStatistics,
+        properties={"split_names": '["train"]'},
+    ).with_id("ReferenceStatistics")
+    distribution_validator = DistributionValidator(
+        statistics=statistics_gen.outputs["statistics"],
+        baseline_statistics=reference.outputs["result"],
+        config=comparator_config(contract),
+        include_split_pairs=SPLIT_PAIRS,
+    )
+    gate = AnomaliesGate(
+        anomalies=example_validator.outputs["anomalies"],
+        drift=distribution_validator.outputs["anomalies"],
+    ).with_id(GATE_ID)
 
     transform = Transform(
         examples=example_gen.outputs["examples"],
@@ -203,6 +230,8 @@ def create_pipeline(
             statistics_gen,
             schema_gen,
             example_validator,
+            reference,
+            distribution_validator,
             gate,
             transform,
             trainer,

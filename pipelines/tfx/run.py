@@ -38,6 +38,7 @@ from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode, Outcome, collapse, last_line
 from components.shared.tracking import CHAMPION
 from components.tfx import edge, reports, tensorboard
+from components.tfx.drift import reference_statistics
 from pipelines.tfx import fingerprint as run_fingerprint
 from pipelines.tfx.beam_options import runner_description, with_default_beam_args
 from pipelines.tfx.pipeline import GATE_ID, STACK, create_pipeline, pipeline_name
@@ -226,6 +227,7 @@ def _run_with_children(
         contract,
         snap.split_dir,
         workdir,
+        reference_statistics=reference_statistics(contract, workdir.staged(STACK)),
         schema_file=stage_schema(contract, workdir),
         beam_pipeline_args=with_default_beam_args(beam_args, snap.rows),
         min_accuracy=required_accuracy(contract, baseline),
@@ -262,6 +264,7 @@ def _run_with_children(
         _first_uri(nodes.get("StatisticsGen"), "statistics"),
         _first_uri(nodes.get("ExampleValidator"), "anomalies"),
         workdir.data_reports(STACK, contract),
+        drift_uri=_first_uri(nodes.get("DistributionValidator"), "anomalies"),
     )
     if written:
         print(f"data reports: {', '.join(str(p) for p in written)}")
@@ -316,7 +319,11 @@ def _classify(
     a model was pushed before this run, so a failed run leaves it in place."""
     gate = nodes.get(GATE_ID)
     if gate is not None and gate.state == "FAILED":
-        details, reasons = reports.anomaly_lines(_first_uri(gate, "anomalies", outputs=False))
+        details, reasons = [], []
+        for key in ("anomalies", "drift"):  # the schema's findings, then the drift's
+            uri = _first_uri(gate, key, outputs=False)
+            found = reports.anomaly_lines(uri) if uri else ([], [])
+            details, reasons = details + found[0], reasons + found[1]
         shown = collapse(details, limit=None if _verbose() else 10)
         return (
             ExitCode.DATA_INVALID,

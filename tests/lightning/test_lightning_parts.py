@@ -79,6 +79,44 @@ def test_drift_names_the_shifted_column(contract, batch):
     assert {f.column for f in findings} == {"bill_depth_mm"}
 
 
+def test_comparators_on_hand_made_distributions():
+    """TFDV's two distances: L-infinity of category frequencies; Jensen-Shannon divergence
+    (base 2) of histograms spread onto the union of their bucket edges."""
+    assert drift.l_infinity({"a": 0.5, "b": 0.5}, {"a": 0.8, "b": 0.2}) == pytest.approx(0.3)
+    assert drift.l_infinity({"a": 1.0}, {"b": 1.0}) == pytest.approx(1.0)
+    even = {"edges": [0.0, 1.0, 2.0], "counts": [5, 5]}
+    assert drift.jensen_shannon(even, even) == pytest.approx(0.0)
+    # Disjoint ranges share nothing: the divergence's maximum.
+    assert drift.jensen_shannon(even, {"edges": [5.0, 6.0, 7.0], "counts": [1, 1]}) == (
+        pytest.approx(1.0)
+    )
+    # Half of one side's mass falls on the other's: P = (1/2, 1/2, 0), Q = (0, 1/2, 1/2).
+    shifted = {"edges": [1.0, 2.0, 3.0], "counts": [5, 5]}
+    assert drift.jensen_shannon(even, shifted) == pytest.approx(0.5)
+    # A constant column is a bucket of no width: its mass stays where it lies.
+    point = {"edges": [1.5, 1.5], "counts": [4]}
+    assert drift.jensen_shannon(point, point) == pytest.approx(0.0)
+
+
+def test_each_shipped_year_passes_and_one_island_or_species_drifts(contract, batch):
+    """The thresholds separate the penguins' own years (the spans they came in) from
+    batches that are not the same population."""
+    reference = drift.load_reference(contract)
+    for year in (2007, 2008, 2009):
+        findings, _ = drift.check_drift(batch[batch["year"] == year], contract, reference)
+        assert findings == [], year
+    findings, _ = drift.check_drift(batch[batch["island"] == "Biscoe"], contract, reference)
+    assert {f.column for f in findings} == {"island", "species"}
+    findings, _ = drift.check_drift(batch[batch["species"] == "Adelie"], contract, reference)
+    assert "species" in {f.column for f in findings}
+
+
+def test_a_reference_of_means_is_refused_with_the_way_out(contract, batch):
+    old = {"numeric": {"bill_depth_mm": {"mean": 17.0, "std": 2.0}}, "categorical": {}}
+    with pytest.raises(ValueError, match="regenerate it"):
+        drift.check_drift(batch, contract, old)
+
+
 def test_preprocessing_is_fitted_on_train_and_handles_missing_values(contract):
     split = load_split(contract.path, contract)
     prep = preprocess.fit(split.train, contract)

@@ -32,6 +32,8 @@ COMPONENTS = [
     "StatisticsGen",
     "ImportSchemaGen",
     "ExampleValidator",
+    "ReferenceStatistics",
+    "DistributionValidator",
     "AnomaliesGate",
     "Transform",
     "Trainer",
@@ -83,7 +85,11 @@ def test_pipeline_builds_and_compiles_with_flink_args(contract, tmp_path):
     from tfx.dsl.compiler.compiler import Compiler
 
     pipeline = create_pipeline(
-        contract, tmp_path / "split", Workdir(tmp_path), beam_pipeline_args=FLINK_ARGS
+        contract,
+        tmp_path / "split",
+        Workdir(tmp_path),
+        reference_statistics=tmp_path / "reference",
+        beam_pipeline_args=FLINK_ARGS,
     )
     assert {c.id for c in pipeline.components} == set(COMPONENTS)
     assert pipeline.beam_pipeline_args == FLINK_ARGS

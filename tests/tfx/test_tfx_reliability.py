@@ -45,6 +45,7 @@ TFDV_ANOMALIES = {
     "mostly_missing_label": {("species", "FEATURE_TYPE_LOW_FRACTION_PRESENT")},
     "single_class": {("species", "FEATURE_TYPE_LOW_UNIQUE")},
     "single_category": {("island", "FEATURE_TYPE_LOW_UNIQUE")},
+    "drifted": set(),  # the schema holds; DistributionValidator stops it
 }
 
 
@@ -137,6 +138,19 @@ def test_tfx_bad_inputs_train_and_push_nothing(tfx_baseline, tfx_corpus, tfx_wor
                 for reason in info.reason
             }
             assert found == TFDV_ANOMALIES[kind], kind
+    # DistributionValidator ran for each of them too; the drifted batch broke no schema
+    # rule, and only its drift check names the moved feature, in both splits.
+    root = Workdir(tfx_workdir).stack_root(STACK) / "DistributionValidator" / "anomalies"
+    outputs = sorted(root.iterdir(), key=lambda p: int(p.name))[-len(GATE_KINDS) :]
+    drifted = load_split_anomalies(str(outputs[GATE_KINDS.index("drifted")]))
+    assert set(drifted) == {"train", "eval"}
+    for anomalies in drifted.values():
+        over = {
+            ".".join(info.path.step)
+            for info in anomalies.drift_skew_info
+            if any(m.value > m.threshold for m in info.drift_measurements)
+        }
+        assert over == {"bill_depth_mm"}
     with mlflow_client(tfx_workdir) as client:
         stopped = runs(client, "tfx", "tags.outcome = 'data_invalid'")
         assert len(stopped) == len(GATE_KINDS)

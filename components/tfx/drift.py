@@ -1,0 +1,70 @@
+"""Drift before training: TFX's DistributionValidator compares the batch's statistics
+(StatisticsGen, train and eval) with the statistics of the contract's own data file,
+with TFDV's comparators: L-infinity over `drift.max_category_shift` for categorical
+columns, Jensen-Shannon divergence over `drift.max_jensen_shannon_divergence` for
+numeric ones. The Lightning wing applies the same two distances to the same batch.
+
+The reference statistics are written once per data file, by TFDV, as an
+ExampleStatistics artifact folder the pipeline imports (an Importer keyed on its path,
+so an unchanged reference keeps TFX's cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from components.shared.contract import Contract
+from components.shared.dataset import file_sha256, load_split
+
+# The split name of the imported reference, and the pairs compared with it.
+REFERENCE_SPLIT = "train"
+SPLIT_PAIRS = [("train", REFERENCE_SPLIT), ("eval", REFERENCE_SPLIT)]
+
+
+def _checked_columns(contract: Contract) -> list:
+    # Ignored columns (e.g. year) may move; features and the label may not.
+    return [c for c in contract.columns if c.role != "ignored"]
+
+
+def comparator_config(contract: Contract):  # noqa: ANN201 - a DistributionValidatorConfig
+    """The contract's drift thresholds as DistributionValidator's per-feature comparators."""
+    from tensorflow_metadata.proto.v0 import path_pb2
+    from tfx.proto import distribution_validator_pb2 as dv
+
+    config = dv.DistributionValidatorConfig()
+    for column in _checked_columns(contract):
+        feature = config.default_slice_config.feature.add()
+        feature.path.CopyFrom(path_pb2.Path(step=[column.name]))
+        comparator = feature.distribution_comparator
+        if column.is_numeric:
+            comparator.jensen_shannon_divergence.threshold = contract.max_jensen_shannon_divergence
+        else:
+            comparator.infinity_norm.threshold = contract.max_category_shift
+    return config
+
+
+def reference_statistics(contract: Contract, staged_root: Path) -> Path:
+    """An ExampleStatistics folder (<dir>/Split-train/FeatureStats.pb) holding TFDV's
+    statistics of the contract's data file, under `staged_root`, named by what it is
+    made of; written once."""
+    import tensorflow_data_validation as tfdv
+
+    columns = [c.name for c in _checked_columns(contract)]
+    key = json.dumps([file_sha256(contract.path), columns, tfdv.__version__])
+    target = Path(staged_root) / f"reference-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    stats_file = target / f"Split-{REFERENCE_SPLIT}" / "FeatureStats.pb"
+    if stats_file.exists():
+        return target
+    rows = load_split(contract.path, contract).rows
+    frame = rows[[c for c in columns if c in rows]].reset_index(drop=True)
+    statistics = tfdv.generate_statistics_from_dataframe(frame)
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)  # left by a killed run
+    (staging / f"Split-{REFERENCE_SPLIT}").mkdir(parents=True)
+    # StatisticsGen's own format: a binary DatasetFeatureStatisticsList.
+    (staging / stats_file.relative_to(target)).write_bytes(statistics.SerializeToString())
+    staging.rename(target)
+    return target
