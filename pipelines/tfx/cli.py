@@ -41,6 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "rows, one process per core from there",
     )
     parser.add_argument(
+        "--runner",
+        choices=["direct", "portable"],
+        default="direct",
+        help="direct: Beam's DirectRunner in this process (default); portable: Beam's "
+        "PortableRunner, with a local job service and a pool of external SDK workers "
+        "started on 127.0.0.1 for the run (the protocol Flink and Spark use; "
+        'docs/tfx.md, "The portable path")',
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="run TFX even when data, contract, code and Beam args are unchanged since "
@@ -52,13 +61,35 @@ def runner(
     args: argparse.Namespace, contract: Contract, data: Path, workdir: Workdir
 ) -> Callable[[], int]:
     """What `python -m pipelines tfx` (and `all`) runs for these parsed arguments."""
-    return lambda: run(contract, data, workdir, args.beam_arg, args.force)
+    portable = args.runner == "portable"
+    return lambda: run(contract, data, workdir, args.beam_arg, args.force, portable)
 
 
-def run(contract: Contract, data: Path, workdir: Workdir, beam_args: list[str], force: bool) -> int:
+def run(
+    contract: Contract,
+    data: Path,
+    workdir: Workdir,
+    beam_args: list[str],
+    force: bool,
+    portable: bool = False,
+) -> int:
     """The TFX pipeline, unless it would only repeat its last push: that check needs no
     TFX import, the run itself does. One run per workdir at a time (SQLite MLMD is
-    single-writer): the lock is taken first, so a second run refuses before importing."""
+    single-writer): the lock is taken first, so a second run refuses before importing.
+    `portable`: through Beam's portable path, with local services (pipelines/tfx/portable.py)."""
+    if portable:
+        from pipelines.tfx.portable import PORTABLE_BEAM_ARGS
+
+        chosen = [a for a in beam_args if a.startswith(("--runner", "--environment_"))]
+        if chosen:
+            print(
+                f"{STACK}: failed (exit 1): --runner portable starts its own services and "
+                f"sets the runner and worker environment; drop {' '.join(chosen)} "
+                "(or drop --runner portable to pass your own)",
+                file=sys.stderr,
+            )
+            return ExitCode.ERROR
+        beam_args = [*beam_args, *PORTABLE_BEAM_ARGS]
     with exclusive_lock(workdir.lock(STACK)) as locked:
         if not locked:
             print(
@@ -68,11 +99,16 @@ def run(contract: Contract, data: Path, workdir: Workdir, beam_args: list[str], 
                 file=sys.stderr,
             )
             return ExitCode.ERROR
-        return _run_locked(contract, data, workdir, beam_args, force)
+        return _run_locked(contract, data, workdir, beam_args, force, portable)
 
 
 def _run_locked(
-    contract: Contract, data: Path, workdir: Workdir, beam_args: list[str], force: bool
+    contract: Contract,
+    data: Path,
+    workdir: Workdir,
+    beam_args: list[str],
+    force: bool,
+    portable: bool,
 ) -> int:
     from pipelines.tfx import fingerprint
 
@@ -85,4 +121,6 @@ def _run_locked(
         return ExitCode.OK
     from pipelines.tfx import run as tfx_run
 
-    return tfx_run.run(contract, data, workdir, beam_args=beam_args, data_sha256=data_sha256)
+    return tfx_run.run(
+        contract, data, workdir, beam_args=beam_args, data_sha256=data_sha256, portable=portable
+    )

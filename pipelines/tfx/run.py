@@ -20,7 +20,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,8 +40,15 @@ from components.shared.tracking import CHAMPION
 from components.tfx import edge, reports, tensorboard
 from components.tfx.drift import reference_statistics
 from pipelines.tfx import fingerprint as run_fingerprint
+from pipelines.tfx import portable as portable_runner
 from pipelines.tfx.beam_options import runner_description, with_default_beam_args
-from pipelines.tfx.pipeline import GATE_ID, STACK, create_pipeline, pipeline_name
+from pipelines.tfx.pipeline import (
+    GATE_ID,
+    STACK,
+    TRANSFORM_MODULE,
+    create_pipeline,
+    pipeline_name,
+)
 
 if TYPE_CHECKING:  # optional at run time: MLflow may be absent (see _start_recorder)
     from components.tfx.mlflow_record import PendingRecord
@@ -175,13 +182,16 @@ def run(
     workdir: Workdir,
     beam_args: Sequence[str] = (),
     data_sha256: str | None = None,
+    portable: bool = False,
 ) -> int:
     """Run the pipeline on `data` under `workdir`; returns an ExitCode (0, 1, 2 or 3).
-    `data_sha256`: the file's hash when the caller has taken it already. The caller holds
-    the workdir's TFX lock (pipelines/tfx/cli.py): SQLite MLMD is single-writer."""
+    `data_sha256`: the file's hash when the caller has taken it already. `portable`: start
+    a local job service and worker pool for the run and point Beam's PortableRunner at
+    them (pipelines/tfx/portable.py). The caller holds the workdir's TFX lock
+    (pipelines/tfx/cli.py): SQLite MLMD is single-writer."""
     _quiet_logs()
     _silence_tf_function_finalizers()
-    return _run_locked(contract, Path(data), workdir, beam_args, data_sha256)
+    return _run_locked(contract, Path(data), workdir, beam_args, data_sha256, portable)
 
 
 def _run_locked(
@@ -190,6 +200,7 @@ def _run_locked(
     workdir: Workdir,
     beam_args: Sequence[str],
     data_sha256: str | None,
+    portable: bool,
 ) -> int:
     # Two children start with the run and prepare on the core the in-memory runner leaves
     # idle: the TFLite export imports TensorFlow, the MLflow recorder opens its store.
@@ -206,11 +217,28 @@ def _run_locked(
             print(f"error: {exc}", file=sys.stderr)
             print(last_line(STACK, Outcome.DATA_INVALID, [str(exc)]), flush=True)
             return ExitCode.DATA_INVALID
-        return _run_with_children(contract, snap, workdir, beam_args, taken, edge_export, recorder)
+        return _run_with_children(
+            contract, snap, workdir, beam_args, portable, taken, edge_export, recorder
+        )
     finally:
         edge_export.cancel()
         if recorder is not None:
             recorder.cancel()
+
+
+@contextmanager
+def _beam_services(
+    workdir: Workdir, beam_args: Sequence[str], portable: bool
+) -> Iterator[list[str]]:
+    """`beam_args`, plus, for a portable run, the runner and the endpoints of its local
+    services while they run."""
+    if not portable:
+        yield list(beam_args)
+        return
+    with portable_runner.local_services(workdir.logs(STACK), TRANSFORM_MODULE) as endpoints:
+        print(f"Beam portable services: {' '.join(endpoints)}", flush=True)
+        missing = [a for a in portable_runner.PORTABLE_BEAM_ARGS if a not in beam_args]
+        yield [*beam_args, *missing, *endpoints]
 
 
 def _run_with_children(
@@ -218,43 +246,51 @@ def _run_with_children(
     snap: Snapshot,
     workdir: Workdir,
     beam_args: Sequence[str],
+    portable: bool,
     taken: str,
     edge_export: edge.PendingExport,
     recorder: PendingRecord | None,
 ) -> int:
     baseline = _baseline(contract, snap)
-    pipeline = create_pipeline(
-        contract,
-        snap.split_dir,
-        workdir,
-        reference_statistics=reference_statistics(contract, workdir.staged(STACK)),
-        schema_file=stage_schema(contract, workdir),
-        beam_pipeline_args=with_default_beam_args(beam_args, snap.rows),
-        min_accuracy=required_accuracy(contract, baseline),
-    )
-    print(
-        f"TFX pipeline {pipeline.pipeline_info.pipeline_name}: {snap.data} ({snap.rows} rows)"
-        f" -> {workdir.root} (Beam {runner_description(pipeline.beam_pipeline_args)})",
-        flush=True,
-    )
-    started_at = time.time()
-    started = time.monotonic()
-    error: BaseException | None = None
-    log_path = workdir.logs(STACK) / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
-    try:
-        with (
-            _output_to(None if _verbose() else log_path),
-            run_temp_dir(workdir.temp(STACK)),
-            _environ(**USER_CODE_PIP_ENV),
-        ):
-            LocalDagRunner().run(pipeline)
-    except Exception as exc:  # noqa: BLE001 - classified below from MLMD
-        error = exc
-        if not _verbose():
-            with open(log_path, "a") as log:
-                traceback.print_exception(exc, file=log)
+    with ExitStack() as services:
+        try:
+            run_beam_args = services.enter_context(_beam_services(workdir, beam_args, portable))
+        except portable_runner.PortableServicesError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            print(last_line(STACK, Outcome.ERROR, [str(exc)]), flush=True)
+            return ExitCode.ERROR
+        pipeline = create_pipeline(
+            contract,
+            snap.split_dir,
+            workdir,
+            reference_statistics=reference_statistics(contract, workdir.staged(STACK)),
+            schema_file=stage_schema(contract, workdir),
+            beam_pipeline_args=with_default_beam_args(run_beam_args, snap.rows),
+            min_accuracy=required_accuracy(contract, baseline),
+        )
+        print(
+            f"TFX pipeline {pipeline.pipeline_info.pipeline_name}: {snap.data} ({snap.rows} rows)"
+            f" -> {workdir.root} (Beam {runner_description(pipeline.beam_pipeline_args)})",
+            flush=True,
+        )
+        started_at = time.time()
+        started = time.monotonic()
+        error: BaseException | None = None
+        log_path = workdir.logs(STACK) / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
+        try:
+            with (
+                _output_to(None if _verbose() else log_path),
+                run_temp_dir(workdir.temp(STACK)),
+                _environ(**USER_CODE_PIP_ENV),
+            ):
+                LocalDagRunner().run(pipeline)
+        except Exception as exc:  # noqa: BLE001 - classified below from MLMD
+            error = exc
+            if not _verbose():
+                with open(log_path, "a") as log:
+                    traceback.print_exception(exc, file=log)
+        elapsed = time.monotonic() - started
     _quiet_logs()  # TFX's launcher turns absl back to INFO
-    elapsed = time.monotonic() - started
 
     nodes = reports.latest_run(pipeline.metadata_connection_config, pipeline_name(contract))
     print("component timings (wall):")
