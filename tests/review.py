@@ -60,8 +60,8 @@ def capture(url: str, contract: Contract, out_dir: Path | None = None) -> Review
     mlflow-compare.png): the compare view holds each stack's oldest published run."""
     from mlflow import MlflowClient
 
+    from components.shared.browser import Browser
     from pipelines.ui import review_urls
-    from tests.browser import Browser
 
     client = MlflowClient(url)
     experiment_id = client.get_experiment_by_name(contract.experiment).experiment_id

@@ -131,11 +131,3 @@ def postgres_server(database: str = "mlflow", user: str = "mlflow") -> Iterator[
             run(*as_owner, str(bindir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(cluster))
     finally:
         shutil.rmtree(data, ignore_errors=True)
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    raise RuntimeError("no Chromium: .ci/run installs Debian's chromium when missing")

@@ -1,7 +1,8 @@
-"""The ecosystem claims, measured: edge exports, TensorBoard logs, orchestrator targets,
-and the glue code each stack needed for them.
+"""The ecosystem claims, measured: edge exports, browser bundles, TensorBoard logs,
+orchestrator targets, and the glue code each stack needed for them.
 
-Reads only files: the pipelines' edge.json and TensorBoard folders in the workdir, the
+Reads only files: the pipelines' edge.json, export-web's browser.json and TensorBoard
+folders in the workdir, the
 repository's sources and what stacks.toml says of each stack (its glue files and
 orchestrator targets). Imports no stack.
 """
@@ -25,8 +26,9 @@ def _code_lines(path: Path) -> int:
     text = path.read_text()
     if path.suffix == ".py":
         return count_code_lines(text)
+    comment = "//" if path.suffix == ".js" else "#"
     return sum(
-        1 for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+        1 for line in text.splitlines() if line.strip() and not line.lstrip().startswith(comment)
     )
 
 
@@ -51,6 +53,16 @@ def edge_results(workdir: Workdir, contract: Contract) -> dict[str, dict]:
     out = {}
     for stack in stacks.load():
         path = workdir.edge(stack, contract) / "edge.json"
+        if path.exists():
+            out[stack] = json.loads(path.read_text())
+    return out
+
+
+def browser_results(workdir: Workdir, contract: Contract) -> dict[str, dict]:
+    """{stack: browser.json} for the stacks whose bundle `export-web` measured."""
+    out = {}
+    for stack in stacks.load():
+        path = workdir.web_bundle(stack, contract) / "browser.json"
         if path.exists():
             out[stack] = json.loads(path.read_text())
     return out
@@ -92,6 +104,7 @@ def gather(workdir: Workdir, contract: Contract) -> dict:
     claims = sorted({claim for stack in wings.values() for claim in stack.glue})
     return {
         "edge": edge_results(workdir, contract),
+        "browser": browser_results(workdir, contract),
         "tensorboard": tensorboard_runs(workdir, contract),
         "orchestrators": orchestrators(),
         "glue": {claim: {s: glue_lines(claim, s) for s in wings} for claim in claims},

@@ -177,6 +177,7 @@ def _claims(claims: dict | None) -> str:
         if "latency_single_with_preprocessing_ms" in edge
     ]
     edge_table += "".join(notes)
+    browser = _browser(claims.get("browser", {}))
     tensorboard = _table(
         ["stack", "runs with TensorBoard event files"],
         [[s, n] for s, n in claims["tensorboard"].items()],
@@ -190,6 +191,9 @@ def _claims(claims: dict | None) -> str:
             "### Edge export (this CPU; agreement and probabilities against the full model "
             "on the eval rows)\n",
             edge_table,
+            "\n### In the browser (`python -m pipelines export-web`; headless Chromium, "
+            "raw eval rows in the page, against the champion)\n",
+            browser,
             "\n### TensorBoard (`make tensorboard`)\n",
             tensorboard,
             "\n### Orchestrator targets\n",
@@ -198,6 +202,34 @@ def _claims(claims: dict | None) -> str:
             glue,
         ]
     )
+
+
+def _browser(results: dict[str, dict]) -> str:
+    """export-web's measurement of each stack's bundle in headless Chromium."""
+    if not results:
+        return "Not measured in this workdir: run `python -m pipelines export-web`."
+    rows = []
+    for stack, m in results.items():
+        if "error" in m:
+            rows.append([stack, m.get("format", ""), f"failed: {m['error'][:200]}"] + [""] * 6)
+            continue
+        rows.append(
+            [
+                stack,
+                f"{m['format']} ({m['runtime']})",
+                f"{m['size_bytes'] / 1e6:.2f}",
+                f"{m['model_bytes'] / 1024:.1f}",
+                _fmt(m["agreement"]),
+                f"{m['max_abs_prob_diff']:.1e}",
+                f"{m['load_ms']:.0f}",
+                _ms(m["per_row_ms"]),
+                _ms(m["batch_ms"]),
+            ]
+        )
+    rows_measured = next(iter(results.values())).get("rows", "")
+    header = ["stack", "format", "bundle MB", "model KiB", "agreement", "max prob diff",
+              "load ms", "1 row ms", f"{rows_measured} rows ms"]  # fmt: skip
+    return _table(header, rows)
 
 
 def _performance(bench_dir: Path | None, out_dir: Path) -> str:

@@ -77,6 +77,14 @@ class Workdir:
     def edge(self, stack: str, contract: Contract) -> Path:
         return self.root / "edge" / stack / contract.name
 
+    def web(self) -> Path:
+        """`export-web`'s static site: index.html, one <dataset>.json per dataset."""
+        return self.root / "web"
+
+    def web_bundle(self, stack: str, contract: Contract) -> Path:
+        """A stack's browser bundle for a dataset: the model, its runtime, predict.js."""
+        return self.web() / stack / contract.name
+
     def tensorboard(self, stack: str | None = None, contract: Contract | None = None) -> Path:
         """<workdir>/tensorboard (what `make tensorboard` serves), or one stack's and
         dataset's folder under it."""

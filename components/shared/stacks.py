@@ -48,6 +48,12 @@ class Stack:
     # Servers beside MLflow's scoring server that `serve --server NAME` starts: {NAME:
     # a module run as `python -m MODULE --model-uri URI --log PATH --host H --port N`}.
     servers: dict[str, str] = field(default_factory=dict)
+    # `export-web`'s bundle: a module with export(contract, workdir) -> the bundle folder
+    # (components/shared/web.py); the npm packages its page loads, and the requirements
+    # of a tool environment it needs (both installed by scripts/setup.sh).
+    web: str | None = None
+    web_npm: tuple[str, ...] = ()
+    web_tool: str | None = None
 
     def files(self, root: Path = REPO_ROOT, suffix: str = "") -> list[Path]:
         """Every file under the wing's paths (only those ending in `suffix`)."""
@@ -88,6 +94,9 @@ def _stack(name: str, spec: dict[str, Any]) -> Stack:
         monitor=spec.get("monitor"),
         rollback=spec.get("rollback"),
         servers=dict(spec.get("servers", {})),
+        web=spec.get("web"),
+        web_npm=tuple(spec.get("web_npm", ())),
+        web_tool=spec.get("web_tool"),
     )
 
 

@@ -82,7 +82,7 @@ def preprocessing_constants(transform_graph_uri: str, contract: Contract) -> dic
     return {"numeric": numeric, "vocabularies": vocabularies}
 
 
-def _edge_module(push_dir: Path, constants: dict, contract: Contract):  # noqa: ANN202
+def edge_module(push_dir: Path, constants: dict, contract: Contract):  # noqa: ANN202
     """A tf.Module: raw columns (NaN / "" for missing) -> probabilities, class index."""
     import tensorflow as tf
 
@@ -146,7 +146,7 @@ def export(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     constants = preprocessing_constants(transform_graph_uri, contract)
-    module = _edge_module(push_dir, constants, contract)
+    module = edge_module(push_dir, constants, contract)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as staging:
         tf.saved_model.save(module, staging, signatures={"serving_raw": module.serve})

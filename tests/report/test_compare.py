@@ -221,6 +221,62 @@ def test_served_models_agree_on_raw_rows(served, contract):
     assert "rows where all predict the same class" in markdown
 
 
+def test_both_champions_predict_in_a_real_browser_as_they_do_in_mlflow(served, contract):
+    """export-web: TF.js and ONNX Runtime Web bundles, one page, headless Chromium; every
+    eval row's class as the champion's, and the report shows the figures."""
+    url, workdir, _ = served
+    env = {"MLFLOW_TRACKING_URI": url}
+    result = run_cli("export-web", "--workdir", workdir, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = json.loads((workdir / "web" / f"{contract.name}.json").read_text())["rows"]
+    for stack, runtime in (("tfx", "TensorFlow.js"), ("lightning", "ONNX Runtime Web")):
+        bundle = workdir / "web" / stack / contract.name
+        measured = json.loads((bundle / "browser.json").read_text())
+        assert measured["runtime"].startswith(runtime), measured
+        assert measured["rows"] == len(rows) > 50
+        assert measured["agreement"] == 1.0, measured
+        assert measured["max_abs_prob_diff"] < 1e-4, measured
+        assert measured["champion"].startswith(f"models:/{contract.registered_model(stack)}/")
+        assert measured["load_ms"] > 0 and measured["per_row_ms"] > 0
+        # Only the files the page loads: no npm tree in the bundle.
+        assert not (bundle / "node_modules").exists()
+        assert measured["size_bytes"] < 30e6, measured["size_bytes"]
+    assert not _processes_with("--remote-debugging-pipe"), "Chromium outlived export-web"
+    # The missing values of the eval rows reach both in-page models as missing.
+    assert any(value is None for row in rows for value in row.values())
+
+    report = run_cli("report", "--workdir", workdir, env=env)
+    assert report.returncode == 0, report.stderr[-3000:]
+    markdown = (workdir / "report" / contract.name / "comparison.md").read_text()
+    assert "### In the browser" in markdown
+    assert "TF.js graph model" in markdown and "ONNX + preprocessing.json" in markdown
+
+
+def test_export_web_fails_when_a_bundle_disagrees_with_its_champion(served, contract):
+    """The measurement can fail: the Lightning bundle built from a wrong preprocessing
+    (the train means shifted) no longer matches its champion, and export-web says so."""
+    url, workdir, _ = served
+    source = workdir / "edge" / "lightning" / contract.name / "preprocessing.json"
+    kept = source.read_text()
+    wrong = json.loads(kept)
+    for stats in wrong["numeric"].values():
+        stats["mean"] += 3 * stats["std"]
+    try:
+        source.write_text(json.dumps(wrong))
+        result = run_cli(
+            "export-web", "--stack", "lightning", "--workdir", workdir,
+            env={"MLFLOW_TRACKING_URI": url},
+        )  # fmt: skip
+    finally:
+        source.write_text(kept)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "agreement" in result.stderr
+    measured = json.loads(
+        (workdir / "web" / "lightning" / contract.name / "browser.json").read_text()
+    )
+    assert measured["agreement"] < 1.0
+
+
 def _post(url: str, body: bytes) -> tuple[int, dict]:
     import urllib.error
     import urllib.request

@@ -1,4 +1,5 @@
-"""Headless Chromium driven over the DevTools protocol, for tests that look at real pages.
+"""Headless Chromium driven over the DevTools protocol, for what looks at real pages: the
+browser export's measurement (`export-web`) and the tests of the MLflow UI.
 
 Chromium's `--remote-debugging-pipe` speaks the protocol over two file descriptors (3 in,
 4 out, one JSON message per NUL-terminated chunk), so no websocket client and no port are
@@ -14,6 +15,7 @@ import fcntl
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -22,11 +24,20 @@ from pathlib import Path
 from typing import Any
 
 from components.shared.processes import stop_process
-from tests.servers import chromium
 
 
 class BrowserError(RuntimeError):
     pass
+
+
+def chromium() -> str:
+    """The Chromium to drive: Debian's `chromium` (apt-get install chromium), or another
+    Chromium-based browser on PATH."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise BrowserError("no Chromium on PATH: apt-get install chromium (.ci/run does)")
 
 
 class Browser:
