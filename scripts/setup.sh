@@ -30,7 +30,7 @@ for wing in $wings; do
   web_tools+=($(printf '%s\n' "$block" | sed -n 's/^web_tool = "\(.*\)"$/\1/p'))
 done
 [[ ${#locks[@]} -gt 0 ]] || { echo "setup: stacks.toml names no stack" >&2; exit 1; }
-want=$(cat "${locks[@]}" "${web_tools[@]}" requirements-py311.txt pyproject.toml stacks.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+want=$(cat "${locks[@]}" "${web_tools[@]}" requirements/copier.txt requirements-py311.txt pyproject.toml stacks.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
   exit 0
@@ -143,10 +143,11 @@ fi
 install_pinned --no-build-isolation -e . --config-settings editable_mode=compat \
   2>"$venv/editable-install.log" || { cat "$venv/editable-install.log" >&2; exit 1; }
 
-# A tool environment per web_tool (the TF.js converter): its own venv on top of .venv's
-# packages (a .pth line), holding only what its requirements add, with no resolver run,
-# so what it pins differently from the lock never reaches .venv.
-for requirements in "${web_tools[@]}"; do
+# A tool environment per tool: the project generator (copier) and each wing's web_tool (the
+# TF.js converter). Each is a venv of its own on top of .venv's packages (a .pth line),
+# holding only what its requirements add, with no resolver run, so what it pins
+# differently from the lock never reaches .venv.
+for requirements in requirements/copier.txt "${web_tools[@]}"; do
   tool=$venv/tools/$(basename "$requirements" .txt | sed 's/-converter$//')
   "$venv/bin/python" -m venv --without-pip "$tool"
   "$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \

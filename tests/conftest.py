@@ -10,8 +10,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.shared import stacks
-from components.shared.contract import DEFAULT_CONTRACT, REPO_ROOT, Contract, load_contract
+# The suite tests the template on its shipped example, whatever default contract a
+# generated project chose (copier.yml): set before the contract module reads it, and
+# inherited by every CLI the tests start.
+os.environ.setdefault("PIPELINES_DEFAULT_CONTRACT", "data/penguins.yaml")
+
+from components.shared import stacks  # noqa: E402
+from components.shared.contract import (  # noqa: E402
+    DEFAULT_CONTRACT,
+    REPO_ROOT,
+    Contract,
+    load_contract,
+)
 
 # As the session found them: a module-scoped fixture's changes would otherwise be what a
 # per-test snapshot restores.
