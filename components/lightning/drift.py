@@ -53,11 +53,6 @@ class DriftFinding:
         return f"{self.column}: drift {self.measure} {self.value:.3f} > {self.threshold}"
 
 
-def _checked_columns(contract: Contract) -> list:
-    # Ignored columns (e.g. year) are allowed to move; features and the label are not.
-    return [c for c in contract.columns if c.role != "ignored"]
-
-
 LINF = "l_infinity"
 JSD = "jensen_shannon_divergence"
 # TFDV's default number of buckets of a numeric feature's standard histogram.
@@ -75,7 +70,7 @@ def reference_stats(frame: pd.DataFrame, contract: Contract) -> dict[str, Any]:
     categorical one (nulls excluded)."""
     numeric: dict[str, dict[str, list[float]]] = {}
     categorical: dict[str, dict[str, float]] = {}
-    for column in _checked_columns(contract):
+    for column in contract.drift_checked:
         if column.name not in frame:  # served rows hold features only
             continue
         values = frame[column.name].dropna()

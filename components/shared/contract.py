@@ -104,6 +104,12 @@ class Contract:
         return [c for c in self.columns if c.role == "feature"]
 
     @property
+    def drift_checked(self) -> list[Column]:
+        """The columns the drift section covers: features and the label; ignored columns
+        (e.g. year) are allowed to move."""
+        return [c for c in self.columns if c.role != "ignored"]
+
+    @property
     def numeric_features(self) -> list[Column]:
         return [c for c in self.features if c.is_numeric]
 

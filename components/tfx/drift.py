@@ -24,18 +24,13 @@ REFERENCE_SPLIT = "train"
 SPLIT_PAIRS = [("train", REFERENCE_SPLIT), ("eval", REFERENCE_SPLIT)]
 
 
-def _checked_columns(contract: Contract) -> list:
-    # Ignored columns (e.g. year) may move; features and the label may not.
-    return [c for c in contract.columns if c.role != "ignored"]
-
-
 def comparator_config(contract: Contract):  # noqa: ANN201 - a DistributionValidatorConfig
     """The contract's drift thresholds as DistributionValidator's per-feature comparators."""
     from tensorflow_metadata.proto.v0 import path_pb2
     from tfx.proto import distribution_validator_pb2 as dv
 
     config = dv.DistributionValidatorConfig()
-    for column in _checked_columns(contract):
+    for column in contract.drift_checked:
         feature = config.default_slice_config.feature.add()
         feature.path.CopyFrom(path_pb2.Path(step=[column.name]))
         comparator = feature.distribution_comparator
@@ -52,7 +47,7 @@ def reference_statistics(contract: Contract, staged_root: Path) -> Path:
     made of; written once."""
     import tensorflow_data_validation as tfdv
 
-    columns = [c.name for c in _checked_columns(contract)]
+    columns = [c.name for c in contract.drift_checked]
     key = json.dumps([file_sha256(contract.path), columns, tfdv.__version__])
     target = Path(staged_root) / f"reference-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     stats_file = target / f"Split-{REFERENCE_SPLIT}" / "FeatureStats.pb"
