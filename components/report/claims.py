@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from components.report.code_size import count_code_lines
@@ -48,24 +49,20 @@ def glue_lines(claim: str, stack: str, root: Path = REPO_ROOT) -> int:
     return total
 
 
+def _records(record: Callable[[str], Path]) -> dict[str, dict]:
+    """{stack: the JSON at record(stack)} for the stacks that wrote one."""
+    paths = {stack: record(stack) for stack in stacks.load()}
+    return {stack: json.loads(path.read_text()) for stack, path in paths.items() if path.exists()}
+
+
 def edge_results(workdir: Workdir, contract: Contract) -> dict[str, dict]:
     """{stack: edge.json} for the stacks that tried an edge export."""
-    out = {}
-    for stack in stacks.load():
-        path = workdir.edge(stack, contract) / "edge.json"
-        if path.exists():
-            out[stack] = json.loads(path.read_text())
-    return out
+    return _records(lambda stack: workdir.edge(stack, contract) / "edge.json")
 
 
 def browser_results(workdir: Workdir, contract: Contract) -> dict[str, dict]:
     """{stack: browser.json} for the stacks whose bundle `export-web` measured."""
-    out = {}
-    for stack in stacks.load():
-        path = workdir.web_bundle(stack, contract) / "browser.json"
-        if path.exists():
-            out[stack] = json.loads(path.read_text())
-    return out
+    return _records(lambda stack: workdir.web_bundle(stack, contract) / "browser.json")
 
 
 def tensorboard_runs(workdir: Workdir, contract: Contract) -> dict[str, int]:
