@@ -66,23 +66,28 @@ def local_services(log_dir: Path, transform_module: Path) -> Iterator[list[str]]
     env["PYTHONPATH"] = worker_pythonpath(transform_module)
     env[SERVICES_MARKER] = str(log_dir)
     with tempfile.TemporaryDirectory(prefix="beam-portable-") as ports, ExitStack() as stack:
+        port_files = {"job service": Path(ports) / "job", "worker pool": Path(ports) / "pool"}
         services = {
             "job service": [
                 sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
-                "--port=0", f"--port_file={ports}/job",
+                "--port=0", f"--port_file={port_files['job service']}",
             ],
-            "worker pool": [sys.executable, "-m", __name__, f"--port-file={ports}/pool"],
+            "worker pool": [
+                sys.executable, "-m", __name__, f"--port-file={port_files['worker pool']}",
+            ],
         }  # fmt: skip
-        endpoints = {}
-        for name, argv in services.items():
+        started = {}
+        for name, argv in services.items():  # both start at once, then both are awaited
             log = log_dir / f"portable-{name.replace(' ', '-')}.log"
-            proc = _start(argv, env, log)
-            stack.callback(_stop, proc)
-            port_file = Path(ports) / ("job" if name == "job service" else "pool")
-            endpoints[name] = _wait_for_port(name, proc, port_file, log)
+            started[name] = (_start(argv, env, log), log)
+            stack.callback(_stop, started[name][0])
+        ports_of = {
+            name: _wait_for_port(name, proc, port_files[name], log)
+            for name, (proc, log) in started.items()
+        }
         yield [
-            f"--job_endpoint=localhost:{endpoints['job service']}",
-            f"--environment_config=localhost:{endpoints['worker pool']}",
+            f"--job_endpoint=localhost:{ports_of['job service']}",
+            f"--environment_config=127.0.0.1:{ports_of['worker pool']}",
         ]
 
 
