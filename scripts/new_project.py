@@ -47,6 +47,12 @@ def rename(name: str, slug: str, root: Path = ROOT) -> None:
     pyproject.write_text(text)
 
 
+def pin_python(route: str, root: Path = ROOT) -> None:
+    """Write .python-version, which `make setup` follows ("auto": none, its own choice)."""
+    if route != "auto":
+        (root / ".python-version").write_text(f"{route}\n")
+
+
 def project_python(root: Path = ROOT) -> Path:
     """The project's .venv Python, set up first when there is none."""
     python = root / ".venv" / "bin" / "python"
@@ -89,11 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slug", help="its package-safe name (pyproject.toml)")
     parser.add_argument("--csv", default="", help="your CSV (absolute path; empty: none)")
     parser.add_argument("--label", default="", help="the CSV's label column")
+    parser.add_argument(
+        "--python", choices=("auto", "3.10", "3.11"), default="auto", help="make setup's route"
+    )
     args = parser.parse_args(argv)
     if args.stacks:
         keep_stacks(args.stacks)
     if args.name:
         rename(args.name, args.slug or args.name)
+    pin_python(args.python)
     if args.csv:
         if not args.label:
             parser.error("--label is required with --csv")

@@ -9,7 +9,7 @@
 #     this machine's find-links), and the 3.10 lock is installed with --no-deps (pip also
 #     needs --ignore-requires-python), because TFX 1.16 declares Requires-Python <3.11.
 #   * otherwise Python 3.10, TFX's supported version, with torch from PyTorch's CPU index.
-# Override with PYTHON=/path/to/python. Installer: uv, pip as the fallback; force pip
+# Override with PYTHON=/path/to/python, or pin 3.10 or 3.11 in .python-version. Installer: uv, pip as the fallback; force pip
 # with SETUP_INSTALLER=pip (docs/environment.md, "Setup").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +36,10 @@ if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
   exit 0
 fi
 
+# A project can pin its route in .python-version (the generator writes it when asked).
+if [[ -z ${PYTHON:-} && -f .python-version ]]; then
+  PYTHON=python$(tr -d '[:space:]' < .python-version)
+fi
 if [[ -z ${PYTHON:-} ]]; then
   for candidate in python3.11 python3.10; do
     if command -v "$candidate" >/dev/null 2>&1; then PYTHON=$candidate; break; fi

@@ -38,7 +38,7 @@ def test_a_project_on_your_csv_keeps_both_stacks_and_runs_on_your_data(template,
     shutil.copy(REPO_ROOT / "data" / "wine.csv", csv)
     project = render(
         template, tmp_path / "project",
-        project_name="Vino Tinto", dataset_csv=str(csv), label="cultivar",
+        project_name="Vino Tinto", dataset_csv=str(csv), label="cultivar", python="3.10",
     )  # fmt: skip
 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
@@ -52,6 +52,7 @@ def test_a_project_on_your_csv_keeps_both_stacks_and_runs_on_your_data(template,
     assert 'name = "vino-tinto"' in pyproject
     assert 'default-contract = "data/vino.yaml"' in pyproject
     assert (project / "README.md").read_text().startswith("# Vino Tinto\n")
+    assert (project / ".python-version").read_text() == "3.10\n"  # make setup's route
     assert not (project / "copier.yml").exists()
 
     # The project's own default contract is the CSV's: one run, with no --contract.
@@ -87,6 +88,7 @@ def test_copier_update_takes_the_templates_later_change_and_keeps_yours(template
     git(tmp_path, "clone", "-q", str(template), str(origin))
     kept = "lightning" if "lightning" in WINGS else next(iter(WINGS))
     project = render(origin, tmp_path / "project", stacks=kept)
+    assert not (project / ".python-version").exists()  # "auto": setup's own choice
     first = yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"]
 
     # Your edit: the contract's epochs.
