@@ -16,7 +16,7 @@ from pathlib import Path
 from components.lightning import STACK
 from components.shared.contract import Contract
 from components.shared.layout import Workdir
-from components.shared.web import WebExportError, copy_runtime, node_modules
+from components.shared.web import WebExportError, copy_runtime, finish_bundle, fresh_bundle
 from models.lightning.features import MISSING
 
 # The wasm build, its loader and the one binary it fetches (no WebGPU / JSEP variants).
@@ -40,23 +40,18 @@ def export(contract: Contract, workdir: Workdir) -> Path:
             f"{STACK}: no ONNX export to bundle ({record}: {exported.get('error', 'missing')});"
             " a run that promotes a champion makes one: python -m pipelines lightning"
         )
-    out_dir = workdir.web_bundle(STACK, contract)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True)
+    out_dir = fresh_bundle(workdir, STACK, contract)
     for name in MODEL_FILES:
         shutil.copy2(edge_dir / name, out_dir / name)
     scripts = copy_runtime(RUNTIME[:1], out_dir)
     copy_runtime(RUNTIME[1:], out_dir)  # fetched by the loader, not loaded by the page
-    shutil.copy2(PREDICTOR, out_dir / "predict.js")
-    version = json.loads((node_modules() / "onnxruntime-web/package.json").read_text())
     meta = {
         "stack": STACK,
         "format": "ONNX + preprocessing.json",
-        "runtime": f"ONNX Runtime Web {version['version']}, wasm, 1 thread",
+        "runtime": "ONNX Runtime Web {version}, wasm, 1 thread",
         "scripts": scripts,
         "model_files": MODEL_FILES,
         "missing": MISSING,
         "source": exported.get("model_uri"),
     }
-    (out_dir / "bundle.json").write_text(json.dumps(meta, indent=2))
-    return out_dir
+    return finish_bundle(out_dir, PREDICTOR, "onnxruntime-web", meta)

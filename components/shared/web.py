@@ -61,6 +61,24 @@ def copy_runtime(files: Sequence[str], out_dir: Path) -> list[str]:
     return names
 
 
+def fresh_bundle(workdir: Workdir, stack: str, contract: Contract) -> Path:
+    """The stack's bundle folder, emptied: a bundle never mixes two exports' files."""
+    out_dir = workdir.web_bundle(stack, contract)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    return out_dir
+
+
+def finish_bundle(out_dir: Path, predictor: Path, npm_package: str, meta: dict) -> Path:
+    """Copy the wing's predictor in as predict.js and write bundle.json: `meta` with the
+    runtime's version (`npm_package`'s, as installed) filled into its "runtime"."""
+    shutil.copy2(predictor, out_dir / "predict.js")
+    package = json.loads((node_modules() / npm_package / "package.json").read_text())
+    meta = {**meta, "runtime": meta["runtime"].format(version=package["version"])}
+    (out_dir / "bundle.json").write_text(json.dumps(meta, indent=2))
+    return out_dir
+
+
 def eval_rows(contract: Contract) -> pd.DataFrame:
     """The eval rows both stacks evaluate on (the one split), typed, label included."""
     return load_split(contract.path, contract).eval

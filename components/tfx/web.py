@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from components.shared.contract import Contract
 from components.shared.layout import Workdir
-from components.shared.web import WebExportError, copy_runtime, node_modules
+from components.shared.web import WebExportError, copy_runtime, finish_bundle, fresh_bundle
 from components.tfx import STACK
 
 RUNTIME = ["@tensorflow/tfjs/dist/tf.min.js"]
@@ -69,9 +68,7 @@ def export(contract: Contract, workdir: Workdir) -> Path:
         raise WebExportError(
             f"{converter()} is missing: `make setup` makes the TF.js converter's environment"
         )
-    out_dir = workdir.web_bundle(STACK, contract)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True)
+    out_dir = fresh_bundle(workdir, STACK, contract)
     with tempfile.TemporaryDirectory(prefix="tfjs-") as staging:
         frozen = Path(staging) / "edge.pb"
         push, outputs = _frozen_edge_graph(contract, workdir, frozen)
@@ -90,17 +87,14 @@ def export(contract: Contract, workdir: Workdir) -> Path:
         )
     model_files = sorted(p.name for p in out_dir.iterdir())
     scripts = copy_runtime(RUNTIME, out_dir)
-    shutil.copy2(PREDICTOR, out_dir / "predict.js")
-    version = json.loads((node_modules() / "@tensorflow/tfjs/package.json").read_text())
     meta = {
         "stack": STACK,
         "format": "TF.js graph model",
-        "runtime": f"TensorFlow.js {version['version']}, cpu backend",
+        "runtime": "TensorFlow.js {version}, cpu backend",
         "scripts": scripts,
         "model_files": model_files,
         "features": [{"name": c.name, "numeric": c.is_numeric} for c in contract.features],
         "outputs": outputs,
         "source": push,
     }
-    (out_dir / "bundle.json").write_text(json.dumps(meta, indent=2))
-    return out_dir
+    return finish_bundle(out_dir, PREDICTOR, "@tensorflow/tfjs", meta)
