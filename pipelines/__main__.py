@@ -144,8 +144,8 @@ def build_parser(present: dict[str, ModuleType] | None = None) -> argparse.Argum
     p.add_argument("--stack", required=True, choices=list(present), help="whose champion")
     p = sub.add_parser(
         "export-web",
-        help="every champion as a static browser bundle (TF.js, ONNX Runtime Web), one page "
-        "with both, measured in headless Chromium",
+        help="every champion as a static bundle that runs in a browser, one page with them "
+        "all, measured in headless Chromium (docs/browser.md)",
     )
     _add_common(p, data=False)
     web = [name for name, s in stacks.load().items() if s.web and name in present]

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="direct: Beam's DirectRunner in this process (default); portable: Beam's "
         "PortableRunner, with a local job service and a pool of external SDK workers "
         "started on 127.0.0.1 for the run (the protocol Flink and Spark use; "
-        'docs/tfx.md, "The portable path")',
+        'docs/tfx.md, "The portable path, run here")',
     )
     parser.add_argument(
         "--force",
