@@ -36,6 +36,8 @@ DEFAULT_LIFT = 0.05
 DEFAULT_MIN_EVAL_ROWS = 20
 # TFDV's skew comparator for numeric features (`monitor`): served rows against training.
 DEFAULT_JENSEN_SHANNON = 0.2
+# training.window_spans when a contract does not set it: the spans a model trains on.
+DEFAULT_WINDOW_SPANS = 3
 
 COLUMN_TYPES = ("int", "float", "categorical", "text")
 ROLES = ("feature", "label", "ignored")
@@ -91,6 +93,7 @@ class Contract:
     min_lift_over_baseline: float
     max_category_shift: float
     max_jensen_shannon_divergence: float
+    window_spans: int
     experiment: str
     model_name: str
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
@@ -230,6 +233,12 @@ def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
             f"evaluation.min_lift_over_baseline: {lift} is not in [0, 1): the accuracy a model "
             "needs above always predicting the majority class"
         )
+    window = raw.get("training", {}).get("window_spans", DEFAULT_WINDOW_SPANS)
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+        raise ContractError(
+            f"training.window_spans: {window!r} is not a whole number >= 1: how many of the "
+            "newest spans a model trains on, when the data arrives as span-<N>/ folders"
+        )
     data_path = Path(_require(raw, "path", "contract"))
     if not data_path.is_absolute():
         data_path = REPO_ROOT / data_path
@@ -261,6 +270,7 @@ def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
         max_jensen_shannon_divergence=float(
             drift.get("max_jensen_shannon_divergence", DEFAULT_JENSEN_SHANNON)
         ),
+        window_spans=window,
         experiment=str(_require(ml, "experiment", "mlflow")),
         model_name=_model_name(ml),
         raw=raw,

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from components.shared import spans as spans_
 from components.shared.contract import Contract
 
 
@@ -33,14 +34,26 @@ class DataValidationError(Exception):
 
 
 @dataclass(frozen=True)
+class SpanPart:
+    """One span's share of a split: its number, folder and row counts."""
+
+    number: int
+    folder: Path
+    n_train: int
+    n_eval: int
+
+
+@dataclass(frozen=True)
 class Split:
     """Every typed row of the file, the train rows first: `train` and `eval` are views
     of `rows`, so the split and the whole batch (what validation looks at) are one copy
-    of the data, not two."""
+    of the data, not two. Read from span folders, `spans` holds the training window's
+    spans, oldest first; each part of the split lists their rows in that order."""
 
     rows: pd.DataFrame
     n_train: int
     data_sha256: str
+    spans: tuple[SpanPart, ...] = ()
 
     @property
     def train(self) -> pd.DataFrame:
@@ -55,6 +68,27 @@ class Split:
     def sizes(self) -> dict[str, int]:
         return {"train": self.n_train, "eval": len(self.rows) - self.n_train}
 
+    def span_rows(self, number: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One span's (train, eval) rows."""
+        train_at = eval_at = 0
+        for part in self.spans:
+            if part.number == number:
+                return (
+                    self.train.iloc[train_at : train_at + part.n_train],
+                    self.eval.iloc[eval_at : eval_at + part.n_eval],
+                )
+            train_at, eval_at = train_at + part.n_train, eval_at + part.n_eval
+        raise KeyError(f"span {number} is not in this split's window")
+
+    @property
+    def arrived(self) -> pd.DataFrame:
+        """The batch that arrived: the newest span's rows (every row of a single file),
+        what validation and the drift check judge."""
+        if not self.spans:
+            return self.rows
+        train, eval_ = self.span_rows(self.spans[-1].number)
+        return pd.concat([train, eval_], ignore_index=True)
+
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -64,13 +98,39 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def data_sha256(path: Path, contract: Contract) -> str:
+    """The data's hash: a file's, or for span folders one over the training window's."""
+    path = Path(path)
+    if spans_.holds_spans(path):
+        return spans_.spans_sha256(training_window(path, contract))
+    return file_sha256(path)
+
+
+def training_window(folder: Path, contract: Contract) -> list[spans_.Span]:
+    """The spans a model trains on: the newest `training.window_spans` of `folder`."""
+    try:
+        return spans_.window(spans_.list_spans(folder), contract.window_spans)
+    except ValueError as exc:
+        raise DataFileError(f"{exc} (in {folder})") from exc
+
+
 def check_readable(path: Path) -> None:
-    """Fail fast, before any heavy import, on a data path that cannot be a CSV file."""
+    """Fail fast, before any heavy import, on a data path that can be neither a CSV file
+    nor a folder of span-<N>/ folders."""
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"data file not found: {path}")
     if path.is_dir():
-        raise DataFileError(f"data path is a directory, not a CSV file: {path}")
+        if not spans_.holds_spans(path):
+            raise DataFileError(
+                f"data path is a directory with no span-<N>/ folder in it, neither a CSV "
+                f"file nor spans: {path}"
+            )
+        try:
+            spans_.list_spans(path)
+        except ValueError as exc:
+            raise DataFileError(f"{exc} (in {path})") from exc
+        return
     try:
         with open(path, "rb"):
             pass
@@ -245,8 +305,11 @@ def to_typed(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
 
 def load_split(path: Path, contract: Contract, sha256: str | None = None) -> Split:
     """The split as typed frames, the view the Lightning pipeline reads; the file is
-    hashed unless its `sha256` is given."""
+    hashed unless its `sha256` is given. A folder of spans gives the training window's
+    split, each span split as a file is."""
     path = Path(path)
+    if path.is_dir():
+        return _load_window(path, contract, sha256)
     data = _checked_bytes(path)
     typed = _parse_typed(data, contract)
     if typed is None:  # a numeric column holds text: parse as text, name it in validation
@@ -264,6 +327,32 @@ def load_split(path: Path, contract: Contract, sha256: str | None = None) -> Spl
     order = np.concatenate([np.flatnonzero(~mask), np.flatnonzero(mask)])
     rows = typed.take(order).reset_index(drop=True)
     return Split(rows, int((~mask).sum()), digest)
+
+
+def _load_window(folder: Path, contract: Contract, sha256: str | None) -> Split:
+    window = training_window(folder, contract)
+    trains, evals, parts = [], [], []
+    for span in window:
+        files = [load_split(path, contract) for path in span.files]
+        train = pd.concat([f.train for f in files], ignore_index=True)
+        eval_ = pd.concat([f.eval for f in files], ignore_index=True)
+        check_span_parts(span.number, len(train), len(eval_), span.folder)
+        trains.append(train)
+        evals.append(eval_)
+        parts.append(SpanPart(span.number, span.folder, len(train), len(eval_)))
+    rows = pd.concat([*trains, *evals], ignore_index=True)
+    digest = sha256 or spans_.spans_sha256(window)
+    return Split(rows, sum(p.n_train for p in parts), digest, tuple(parts))
+
+
+def check_span_parts(number: int, n_train: int, n_eval: int, folder: Path) -> None:
+    """Every span of the window has rows on both sides of the split: TFX's ExampleGen
+    stops on an empty split, so both stacks refuse such a span before training."""
+    if n_train == 0 or n_eval == 0:
+        raise DataValidationError(
+            f"span {number} has {n_train} train and {n_eval} eval rows after the split; "
+            f"a span needs rows on both sides: {folder}"
+        )
 
 
 def _parse_typed(data: bytes, contract: Contract) -> pd.DataFrame | None:
@@ -289,21 +378,31 @@ def _parse_typed(data: bytes, contract: Contract) -> pd.DataFrame | None:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One run's view of its data file, taken once: the file's hash, the split's sizes,
-    and the folder holding the split as CSV files (<split_dir>/{train,eval}/data.csv)."""
+    """One run's view of its data, taken once: the data's hash, the split's sizes, and
+    the folder holding the split as CSV files: <split_dir>/{train,eval}/data.csv, or for
+    spans <split_dir>/span-<N>/{train,eval}/data.csv per span of the training window
+    (`spans`, oldest first)."""
 
     data: Path
     sha256: str
     split_dir: Path
     sizes: dict[str, int]
+    spans: tuple[int, ...] = ()
 
     @property
     def rows(self) -> int:
         return sum(self.sizes.values())
 
+    def part_files(self, part: str) -> list[Path]:
+        """Every CSV file of one side of the split ("train" or "eval")."""
+        if not self.spans:
+            return [self.split_dir / part / "data.csv"]
+        return [self.split_dir / spans_.span_folder(n) / part / "data.csv" for n in self.spans]
+
     @property
     def eval_file(self) -> Path:
-        return self.split_dir / "eval" / "data.csv"
+        """The eval rows of the newest span (of the file)."""
+        return self.part_files("eval")[-1]
 
 
 SNAPSHOT_RECORD = "snapshot.json"
@@ -333,6 +432,8 @@ def snapshot(path: Path, contract: Contract, out_root: Path, sha256: str | None 
     it, so a rerun reads nothing.
     """
     path = Path(path)
+    if path.is_dir():
+        return _snapshot_spans(path, contract, Path(out_root), sha256)
     digest = sha256 or file_sha256(path)
     key = hashlib.sha256(
         f"{digest}:{contract.split_seed}:{contract.eval_fraction}:shuffled".encode()
@@ -351,6 +452,19 @@ def snapshot(path: Path, contract: Contract, out_root: Path, sha256: str | None 
         )
     check_eval_rows(len(eval_), contract, path)
     shutil.rmtree(target, ignore_errors=True)  # a folder from before sizes were recorded
+    sizes = _write_split(train, eval_, contract, target, sizes_record=None)
+    return Snapshot(path, digest, target, sizes)
+
+
+def _write_split(
+    train: pd.DataFrame,
+    eval_: pd.DataFrame,
+    contract: Contract,
+    target: Path,
+    sizes_record: dict | None,
+) -> dict[str, int]:
+    """Write <target>/{train,eval}/data.csv, each shuffled with the split seed, and the
+    record beside them, into a partial folder renamed into place when complete."""
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)  # left by a killed run
     shuffle = np.random.default_rng(contract.split_seed)
@@ -359,6 +473,52 @@ def snapshot(path: Path, contract: Contract, out_root: Path, sha256: str | None 
         frame = frame.take(shuffle.permutation(len(frame)))
         frame.to_csv(staging / name / "data.csv", index=False)
     sizes = {"train": len(train), "eval": len(eval_)}
-    (staging / SNAPSHOT_RECORD).write_text(json.dumps(sizes))
+    record = sizes if sizes_record is None else {**sizes_record, "sizes": sizes}
+    (staging / SNAPSHOT_RECORD).write_text(json.dumps(record))
+    shutil.rmtree(target, ignore_errors=True)  # a span re-delivered with other rows
     staging.rename(target)
-    return Snapshot(path, digest, target, sizes)
+    return sizes
+
+
+def _snapshot_spans(
+    folder: Path, contract: Contract, out_root: Path, sha256: str | None
+) -> Snapshot:
+    """`snapshot` of span folders: the training window's spans staged under one root,
+    each as span-<N>/{train,eval}/data.csv (the layout TFX's `{SPAN}` pattern reads),
+    each written once per content. A staged span no longer in the window is removed."""
+    window = training_window(folder, contract)
+    key = hashlib.sha256(
+        f"{folder.resolve()}:{contract.split_seed}:{contract.eval_fraction}:spans".encode()
+    ).hexdigest()[:16]
+    root = out_root / f"{contract.name}-spans-{key}"
+    root.mkdir(parents=True, exist_ok=True)
+    per_span: dict[int, dict[str, int]] = {}
+    for span in window:
+        span_sha = spans_.spans_sha256([span])
+        target = root / spans_.span_folder(span.number)
+        record = target / SNAPSHOT_RECORD
+        known = json.loads(record.read_text()) if record.exists() else {}
+        if known.get("sha256") == span_sha:
+            span_sizes = known["sizes"]
+        else:
+            parts = [split_raw(path, contract) for path in span.files]
+            train = pd.concat([p[0] for p in parts], ignore_index=True)
+            eval_ = pd.concat([p[1] for p in parts], ignore_index=True)
+            check_span_parts(span.number, len(train), len(eval_), span.folder)
+            span_sizes = _write_split(train, eval_, contract, target, {"sha256": span_sha})
+        per_span[span.number] = span_sizes
+    kept = {spans_.span_folder(s.number) for s in window}
+    for staged in root.iterdir():
+        if staged.name not in kept:
+            shutil.rmtree(staged, ignore_errors=True)
+    newest = window[-1]
+    newest_rows = sum(per_span[newest.number].values())
+    if newest_rows < contract.min_rows:
+        raise DataValidationError(
+            f"span {newest.number} has {newest_rows} rows; the contract asks for at least "
+            f"{contract.min_rows}: {newest.folder}"
+        )
+    sizes = {part: sum(s[part] for s in per_span.values()) for part in ("train", "eval")}
+    check_eval_rows(sizes["eval"], contract, folder)
+    digest = sha256 or spans_.spans_sha256(window)
+    return Snapshot(folder, digest, root, sizes, tuple(s.number for s in window))

@@ -75,22 +75,33 @@ def serving_signature(schema: dict[str, list[dict]]) -> ModelSignature:
 
 def log_datasets(split: Split, contract: Contract, data: Path) -> None:
     """Record the split as the active run's inputs (MLflow datasets, one per side, named
-    <dataset>-training and <dataset>-evaluation): the same rows give the same digest in
-    every stack, so the UI shows that the stacks read the same data."""
+    <dataset>-training and <dataset>-evaluation; for spans one pair per span of the
+    window, <dataset>-span-<N>-training, tagged span=<N>): the same rows give the same
+    digest in every stack, so the UI shows that the stacks read the same data."""
     import warnings
 
     import mlflow
 
     # MLflow registers the local-file source twice and warns that a path is ambiguous.
     warnings.filterwarnings("ignore", ".*can be interpreted in multiple ways.*")
-    for context, frame in (("training", split.train), ("evaluation", split.eval)):
-        dataset = mlflow.data.from_pandas(
-            frame,
-            source=str(Path(data).resolve()),
-            name=f"{contract.name}-{context}",
-            targets=contract.label if contract.label in frame.columns else None,
-        )
-        mlflow.log_input(dataset, context=context)
+    if not split.spans:
+        parts = [(f"{contract.name}", Path(data), None, split.train, split.eval)]
+    else:  # one pair per span of the training window, named and tagged with its span
+        parts = [
+            (f"{contract.name}-span-{part.number}", part.folder, part.number,
+             *split.span_rows(part.number))
+            for part in split.spans
+        ]  # fmt: skip
+    for stem, source, span, train, eval_ in parts:
+        for context, frame in (("training", train), ("evaluation", eval_)):
+            dataset = mlflow.data.from_pandas(
+                frame,
+                source=str(source.resolve()),
+                name=f"{stem}-{context}",
+                targets=contract.label if contract.label in frame.columns else None,
+            )
+            tags = None if span is None else {"span": str(span)}
+            mlflow.log_input(dataset, context=context, tags=tags)
 
 
 def contract_params(contract: Contract) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""CsvExampleGen that writes a missing CSV cell as an absent feature, and streams.
+"""CsvExampleGen that writes a missing CSV cell as an absent feature, streams, and
+records its span where TFX's span resolvers look for it.
 
 Stock CsvExampleGen writes an empty cell as a feature with an empty value list, which
 TFDV counts as *present*: the schema's `presence.min_fraction` (the contract's
@@ -184,6 +185,10 @@ class Executor(csv_executor.Executor):
         split_names = utils.generate_output_split_names(input_config, output_config)
         artifact = artifact_utils.get_single_instance(examples)
         artifact.split_names = artifact_utils.encode_split_names(split_names)
+        # TFX 1.16's ExampleGen driver records the span only as a custom property, while
+        # the span resolvers (rolling_range, LatestSpan) read the `span` property.
+        artifact.span = int(exec_properties.get(utils.SPAN_PROPERTY_NAME) or 0)
+        artifact.version = int(exec_properties.get(utils.VERSION_PROPERTY_NAME) or 0)
         with self._make_beam_pipeline() as pipeline:
             splits = self.GenerateExamplesByBeam(pipeline, exec_properties)
             for name, split in splits.items():

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components.shared.contract import Contract
-from components.shared.dataset import file_sha256
+from components.shared.dataset import data_sha256 as hash_data
 from components.shared.fingerprint import unchanged_message
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode
@@ -60,7 +60,7 @@ def runner(
         data_sha256 = taken = None
         # Under torchrun every rank runs this; only a single-process launch may skip.
         if "WORLD_SIZE" not in os.environ:
-            data_sha256 = file_sha256(data)
+            data_sha256 = hash_data(data, contract)
             taken = fingerprint.RECORD.fingerprint(contract, data_sha256, _options(args))
             previous = None if args.force else fingerprint.unchanged_run(contract, workdir, taken)
             if previous is not None:

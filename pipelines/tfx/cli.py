@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components.shared.contract import Contract
-from components.shared.dataset import file_sha256
+from components.shared.dataset import data_sha256 as hash_data
 from components.shared.fingerprint import unchanged_message
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode
@@ -112,7 +112,7 @@ def _run_locked(
 ) -> int:
     from pipelines.tfx import fingerprint
 
-    data_sha256 = file_sha256(data)
+    data_sha256 = hash_data(data, contract)
     previous = (
         None if force else fingerprint.unchanged_run(contract, data_sha256, workdir, beam_args)
     )

@@ -4,6 +4,9 @@ CsvExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator, and with 
 reference statistics (Importer) DistributionValidator -> AnomaliesGate -> Transform
 -> Trainer -> Resolver(latest blessed) -> Evaluator -> Cond(blessed): Pusher.
 
+Data in spans: ExampleGen ingests one span (`{SPAN}`), which the validators judge;
+Transform, Trainer and Evaluator read the training window through `rolling_range`.
+
 Wiring only, as TFX's own template (tfx/experimental/templates/penguin/pipeline): the
 local runner is pipelines/tfx/run.py, the Kubeflow compiler kubeflow_runner.py.
 """
@@ -29,16 +32,18 @@ from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGe
 from tfx.dsl.components.common.importer import Importer
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.experimental.conditionals.conditional import Cond
+from tfx.dsl.input_resolution.canned_resolver_functions import rolling_range
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
 )
 from tfx.orchestration.metadata import sqlite_metadata_connection_config
 from tfx.orchestration.pipeline import Pipeline
-from tfx.proto import example_gen_pb2, pusher_pb2
+from tfx.proto import example_gen_pb2, pusher_pb2, range_config_pb2
 from tfx.types import Channel, standard_artifacts
 
 from components.shared.contract import REPO_ROOT, Contract
 from components.shared.layout import Workdir
+from components.shared.spans import SPAN_FOLDER
 from components.tfx import STACK, schema_path
 from components.tfx.drift import SPLIT_PAIRS, comparator_config
 from components.tfx.example_gen import NullAwareCsvExampleGen
@@ -119,6 +124,51 @@ def feature_config(contract: Contract) -> dict:
     }
 
 
+def _example_gen(split_dir: Path, span: int | None) -> NullAwareCsvExampleGen:
+    """ExampleGen over <split_dir>/{train,eval}/, or over one span's
+    <split_dir>/span-<span>/{train,eval}/ (a StaticRange: ExampleGen ingests one span
+    per execution)."""
+    folder = "" if span is None else f"{SPAN_FOLDER}/"
+    return NullAwareCsvExampleGen(
+        input_base=str(split_dir),
+        input_config=example_gen_pb2.Input(
+            splits=[
+                example_gen_pb2.Input.Split(name=part, pattern=f"{folder}{part}/*")
+                for part in ("train", "eval")
+            ]
+        ),
+        range_config=None
+        if span is None
+        else range_config_pb2.RangeConfig(
+            static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span)
+        ),
+    ).with_id("CsvExampleGen")
+
+
+def _metadata(workdir: Workdir):  # noqa: ANN202 - an MLMD ConnectionConfig
+    return sqlite_metadata_connection_config(str(workdir.metadata_db(STACK)))
+
+
+def create_backfill_pipeline(
+    contract: Contract,
+    split_dir: Path,
+    workdir: Workdir,
+    span: int,
+    beam_pipeline_args: Sequence[str] = (),
+) -> Pipeline:
+    """ExampleGen alone, ingesting one earlier span of the training window into the same
+    pipeline's ML Metadata, where `rolling_range` finds it (TFX's backfill: a RangeConfig
+    with a static range)."""
+    return Pipeline(
+        pipeline_name=pipeline_name(contract),
+        pipeline_root=str(workdir.stack_root(STACK)),
+        metadata_connection_config=_metadata(workdir),
+        components=[_example_gen(split_dir, span)],
+        enable_cache=True,
+        beam_pipeline_args=list(beam_pipeline_args),
+    )
+
+
 def create_pipeline(
     contract: Contract,
     split_dir: Path,
@@ -127,6 +177,7 @@ def create_pipeline(
     schema_file: Path | None = None,
     beam_pipeline_args: Sequence[str] = (),
     min_accuracy: float | None = None,
+    window: Sequence[int] = (),
 ) -> Pipeline:
     """The pipeline over an already materialised split (<split_dir>/{train,eval}/*.csv),
     checked for drift against `reference_statistics` (an ExampleStatistics folder,
@@ -134,17 +185,28 @@ def create_pipeline(
 
     `schema_file` defaults to the contract's curated schema (data/<name>.schema.pbtxt);
     `min_accuracy` to the contract's (the runner passes the baseline-raised floor).
+    `window`: for data in spans (<split_dir>/span-<N>/), the training window's span
+    numbers, oldest first; this run ingests and validates the newest, and trains and
+    evaluates on the window (its earlier spans ingested by `create_backfill_pipeline`).
     """
     schema_file = schema_file or schema_path(contract)
-    example_gen = NullAwareCsvExampleGen(
-        input_base=str(split_dir),
-        input_config=example_gen_pb2.Input(
-            splits=[
-                example_gen_pb2.Input.Split(name="train", pattern="train/*"),
-                example_gen_pb2.Input.Split(name="eval", pattern="eval/*"),
-            ]
-        ),
-    ).with_id("CsvExampleGen")
+    example_gen = _example_gen(split_dir, window[-1] if window else None)
+    examples = example_gen.outputs["examples"]
+    if window:
+        # Every run's ExampleGen output, not only this run's: the window's earlier spans
+        # were ingested by earlier runs. Transform waits for this run's span through the
+        # gate, which waits for its statistics.
+        every_ingested_span = Channel(
+            type=standard_artifacts.Examples,
+            producer_component_id=example_gen.id,
+            output_key="examples",
+        )
+        examples = rolling_range(
+            every_ingested_span,
+            start_span_number=window[0],
+            num_spans=contract.window_spans,
+            min_spans=1,
+        )
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = ImportSchemaGen(schema_file=str(schema_file))
     example_validator = ExampleValidator(
@@ -167,7 +229,7 @@ def create_pipeline(
     ).with_id(GATE_ID)
 
     transform = Transform(
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         schema=schema_gen.outputs["schema"],
         module_file=str(TRANSFORM_MODULE),
         custom_config=feature_config(contract),
@@ -175,8 +237,9 @@ def create_pipeline(
         # pre/post-transform statistics would be a second and third pass over it. The
         # Trainer reads the transformed schema from the transform graph.
         disable_statistics=True,
-        # The analyzer cache pays off only when a later run sees the same spans again
-        # (rolling windows); this pipeline reads one span. Turn it back on with spans.
+        # The analyzer cache pays off when a later run sees the same spans again (a
+        # rolling window) and a resolver feeds the last cache back in: not wired here,
+        # so writing it would be a pass for nothing.
         disable_analyzer_cache=True,
     )
     # Transform consumes no gate output, so make the order explicit: a failed gate
@@ -204,7 +267,7 @@ def create_pipeline(
         model_blessing=Channel(type=standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
     evaluator = Evaluator(
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
         eval_config=eval_config(contract, min_accuracy),
@@ -222,9 +285,7 @@ def create_pipeline(
     return Pipeline(
         pipeline_name=pipeline_name(contract),
         pipeline_root=str(workdir.stack_root(STACK)),
-        metadata_connection_config=sqlite_metadata_connection_config(
-            str(workdir.metadata_db(STACK))
-        ),
+        metadata_connection_config=_metadata(workdir),
         components=[
             example_gen,
             statistics_gen,

@@ -30,10 +30,11 @@ from pipelines.tfx import environment  # noqa: F401 - before TFX is imported
 import absl.logging
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
+from components.shared import dataset
 from components.shared.baseline import Baseline, majority_baseline, required_accuracy
 from components.shared.baseline import describe as describe_baseline
 from components.shared.contract import Contract
-from components.shared.dataset import DataValidationError, Snapshot, file_sha256, snapshot
+from components.shared.dataset import DataValidationError, Snapshot, snapshot
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode, Outcome, collapse, last_line
 from components.shared.tracking import CHAMPION
@@ -46,6 +47,7 @@ from pipelines.tfx.pipeline import (
     GATE_ID,
     STACK,
     TRANSFORM_MODULE,
+    create_backfill_pipeline,
     create_pipeline,
     pipeline_name,
 )
@@ -209,10 +211,10 @@ def _run_locked(
     try:
         # Taken before anything else is read: the record of a push must describe what
         # that run used. The data file is hashed once, and read at most once, per run.
-        data_sha256 = data_sha256 or file_sha256(data)
-        taken = run_fingerprint.fingerprint(contract, data_sha256, beam_args)
+        digest = data_sha256 or dataset.data_sha256(data, contract)
+        taken = run_fingerprint.fingerprint(contract, digest, beam_args)
         try:
-            snap = snapshot(data, contract, workdir.data, sha256=data_sha256)
+            snap = snapshot(data, contract, workdir.data, sha256=digest)
         except DataValidationError as exc:  # refused before TFX starts: nothing ran
             print(f"error: {exc}", file=sys.stderr)
             print(last_line(STACK, Outcome.DATA_INVALID, [str(exc)]), flush=True)
@@ -267,6 +269,7 @@ def _run_with_children(
             schema_file=stage_schema(contract, workdir),
             beam_pipeline_args=with_default_beam_args(run_beam_args, snap.rows),
             min_accuracy=required_accuracy(contract, baseline),
+            window=snap.spans,
         )
         print(
             f"TFX pipeline {pipeline.pipeline_info.pipeline_name}: {snap.data} ({snap.rows} rows)"
@@ -283,6 +286,12 @@ def _run_with_children(
                 run_temp_dir(workdir.temp(STACK)),
                 _environ(**USER_CODE_PIP_ENV),
             ):
+                for span in snap.spans[:-1]:  # cached once ingested
+                    LocalDagRunner().run(
+                        create_backfill_pipeline(
+                            contract, snap.split_dir, workdir, span, pipeline.beam_pipeline_args
+                        )
+                    )
                 LocalDagRunner().run(pipeline)
         except Exception as exc:  # noqa: BLE001 - classified below from MLMD
             error = exc
@@ -334,7 +343,9 @@ def _baseline(contract: Contract, snap: Snapshot) -> Baseline:
     import pandas as pd
 
     labels = {
-        part: pd.read_csv(snap.split_dir / part / "data.csv", usecols=[contract.label], dtype=str)
+        part: pd.concat(
+            pd.read_csv(path, usecols=[contract.label], dtype=str) for path in snap.part_files(part)
+        )
         for part in ("train", "eval")
     }
     return majority_baseline(
@@ -378,6 +389,12 @@ def _classify(
             problems.append(f"  full log: {log_path} (or rerun with --verbose)")
         return ExitCode.ERROR, Outcome.ERROR, problems, last_line(STACK, Outcome.ERROR, [cause])
 
+    if "Evaluator" not in nodes:  # e.g. a resolver found no input: skipped, not raised
+        cause = "the run ended before the Evaluator ran (an input was not resolved)"
+        problems = [f"error: TFX run incomplete after {elapsed:.0f} s: {cause}"]
+        if not _verbose():
+            problems.append(f"  full log: {log_path} (or rerun with --verbose)")
+        return ExitCode.ERROR, Outcome.ERROR, problems, last_line(STACK, Outcome.ERROR, [cause])
     evaluator = nodes["Evaluator"]
     evaluation_uri = _first_uri(evaluator, "evaluation")
     accuracy = reports.evaluator_accuracy(evaluation_uri)
