@@ -8,7 +8,7 @@ WORKDIR ?= runs
 CONTRACT ?=
 WITH_CONTRACT := $(if $(CONTRACT),--contract $(CONTRACT))
 
-.PHONY: setup lock run project report ui screenshots tensorboard test test-quick bench bench-scale bench-serve lint format contract-artifacts clean
+.PHONY: setup lock run replay project report ui screenshots tensorboard test test-quick bench bench-scale bench-serve lint format contract-artifacts clean
 
 setup:  ## create .venv from the locks of the stacks in stacks.toml (returns at once when already done)
 	@scripts/setup.sh
@@ -21,6 +21,10 @@ run: setup  ## the main job: every stack's pipeline on the contract's data, then
 
 run-%: setup  ## one stack's pipeline alone: make run-tfx, make run-lightning
 	$(PY) -m pipelines $* $(WITH_CONTRACT) --workdir $(WORKDIR)
+
+replay: setup  ## the day-two scenario (data/scenarios/penguins.yaml) replayed into a fresh $(WORKDIR)/replay (replaces the last replay)
+	rm -rf $(WORKDIR)/replay
+	$(PY) -m pipelines replay --scenario data/scenarios/penguins.yaml --workdir $(WORKDIR)/replay
 
 report: setup  ## the comparison report from MLflow: $(WORKDIR)/report/<dataset>/
 	$(PY) -m pipelines report $(WITH_CONTRACT) --workdir $(WORKDIR)

@@ -2,8 +2,9 @@
 
 The pipelines' subcommands come from the wings present in the tree (stacks.toml): each
 wing's `cli` module names its subcommand, adds its options and returns what to run.
-`all`, `report`, `serve`, `monitor`, `rollback`, `export-web`, `ui`, `init-contract` and
-`drop-stack` are shared and name no stack (`--stack` takes any stack the manifest names).
+`all`, `report`, `serve`, `monitor`, `rollback`, `replay`, `export-web`, `ui`,
+`init-contract` and `drop-stack` are shared and name no stack (`--stack` takes any stack
+the manifest names).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from components.shared.outcome import HELP, ExitCode, Outcome, last_line
 from components.shared.processes import exit_without_final_collection
 from pipelines.serve import DEFAULT_PORT as SERVE_PORT
 
+DEFAULT_SCENARIO = REPO_ROOT / "data" / "scenarios" / "penguins.yaml"
+
 
 def wings() -> dict[str, ModuleType]:
     """{stack: its CLI module}, for the wings in stacks.toml, in manifest order."""
@@ -49,7 +52,8 @@ def _add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
             "--data",
             type=Path,
             default=None,
-            help="CSV to run on (default: the contract's `path`)",
+            help="CSV to run on, or a folder of span-<N>/ folders: the newest "
+            "training.window_spans of them (default: the contract's `path`)",
         )
     parser.add_argument(
         "--workdir",
@@ -143,6 +147,25 @@ def build_parser(present: dict[str, ModuleType] | None = None) -> argparse.Argum
     _add_common(p, data=False)
     p.add_argument("--stack", required=True, choices=list(present), help="whose champion")
     p = sub.add_parser(
+        "replay",
+        help="play a day-two scenario (spans arriving, drift, bad labels, a rollback) into a "
+        "fresh workdir, running every stack after each event; exit 1 when an outcome "
+        "differs from the scenario's",
+    )
+    p.add_argument(
+        "--scenario",
+        type=Path,
+        default=DEFAULT_SCENARIO,
+        help=f"the scenario file (default: {DEFAULT_SCENARIO.relative_to(REPO_ROOT)})",
+    )
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR / "replay",
+        help=f"a fresh (absent or empty) workdir (default: {DEFAULT_WORKDIR / 'replay'}/)",
+    )
+    p.add_argument("--verbose", action="store_true", help="show tracebacks")
+    p = sub.add_parser(
         "export-web",
         help="every champion as a static bundle that runs in a browser, one page with them "
         "all, measured in headless Chromium (docs/browser.md)",
@@ -214,6 +237,10 @@ def _runner(args: argparse.Namespace, present: dict[str, ModuleType]) -> Callabl
         return lambda: init_contract.run(args.csv, args.label, args.out, args.name, args.force)
     if args.command == "drop-stack":
         return lambda: _drop(args.stack)
+    if args.command == "replay":  # the scenario names its contract
+        from pipelines import replay
+
+        return lambda: replay.run(args.scenario, Workdir(args.workdir))
     contract = load_contract(args.contract)
     data = getattr(args, "data", None) or contract.path
     workdir = Workdir(args.workdir)

@@ -65,6 +65,7 @@ def run(contract: Contract, workdir: Workdir) -> int:
         bench_dir=workdir.bench,
         dataset=contract.name,
         monitors=collect.latest_monitoring(contract.experiment),
+        timeline=collect.replay_timeline(contract.experiment),
     )
     missing = [stack for stack in stacks.load() if stack not in runs]
     if missing:

@@ -163,3 +163,35 @@ def latest_monitoring(experiment: str, client: MlflowClient | None = None) -> di
         }
         for stack, run in latest.items()
     }
+
+
+def replay_timeline(experiment: str, client: MlflowClient | None = None) -> dict | None:
+    """The latest replayed scenario's timeline, from the tags `replay` put on each run
+    (components/shared/scenario.py): {"scenario", "stacks", "events": [{"step", "event",
+    "stacks": {stack: {"outcome"}}}]}; None when no run was replayed."""
+    from components.shared.scenario import EVENT_TAG, SCENARIO_TAG, SEEN_TAG, STEP_TAG
+
+    client = client or MlflowClient()
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return None
+    runs = client.search_runs(
+        [exp.experiment_id],
+        filter_string=f"tags.{STEP_TAG} != ''",
+        order_by=["attributes.start_time DESC"],
+        max_results=5000,
+    )
+    if not runs:
+        return None
+    scenario = runs[0].data.tags[SCENARIO_TAG]
+    wings = list(stacks.load())
+    events: dict[int, dict] = {}
+    for run in reversed(runs):  # oldest first: a rerun's cell replaces the earlier one
+        tags = run.data.tags
+        stack = tags.get("pipeline") or tags.get("rollback")
+        if tags.get(SCENARIO_TAG) != scenario or stack not in wings:
+            continue
+        step = int(tags[STEP_TAG])
+        row = events.setdefault(step, {"step": step, "event": tags[EVENT_TAG], "stacks": {}})
+        row["stacks"][stack] = {"outcome": tags.get(SEEN_TAG, "")}
+    return {"scenario": scenario, "stacks": wings, "events": [events[k] for k in sorted(events)]}

@@ -15,6 +15,10 @@ from components.report.code_size import lines_per_stage
 from components.report.collect import History, StackRun
 from components.report.footprint import Footprint
 from components.shared import stacks
+from components.shared.scenario import timeline_markdown
+
+# The glue claims (stacks.toml) of day two: what each stack needed beside the shared code.
+DAY_TWO_CLAIMS = ("spans and a window", "drift check", "rollback")
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -284,6 +288,29 @@ def _serving(
     return "\n".join(parts)
 
 
+def _timeline(timeline: dict | None, claims: dict | None) -> str:
+    """The latest replayed scenario, event x stack, and the code each stack needed for
+    each day-two capability."""
+    if not timeline:
+        return "No scenario replayed in this workdir yet: run `make replay`.\n"
+    parts = [
+        f"Scenario `{timeline['scenario']}`, played by `python -m pipelines replay`: what "
+        "each stack did after each event.\n",
+        timeline_markdown(timeline),
+    ]
+    glue = (claims or {}).get("glue", {})
+    if any(claim in glue for claim in DAY_TWO_CLAIMS):
+        stacks_here = list(next(iter(glue.values())))
+        rows = [[claim, *(str(glue[claim].get(s, 0)) for s in stacks_here)]
+                for claim in DAY_TWO_CLAIMS if claim in glue]  # fmt: skip
+        parts += [
+            "\n### Code each stack needed for day two (code lines)\n",
+            "Beside what both share: the span folders, the split and `replay` itself.\n",
+            _table(["", *stacks_here], rows),
+        ]
+    return "\n".join(parts)
+
+
 def write(
     out_dir: Path,
     runs: dict[str, StackRun],
@@ -295,12 +322,14 @@ def write(
     bench_dir: Path | None = None,
     dataset: str = "",
     monitors: dict[str, dict] | None = None,
+    timeline: dict | None = None,
 ) -> tuple[Path, Path]:
     """Write comparison.md (PNGs beside it) and a self-contained comparison.html.
 
     `bench_dir`: where `make bench` / `make bench-scale` wrote their tables and plot;
     `dataset`: the contract's name, in the title; `monitors`: the latest `monitor`
-    verdict of each stack.
+    verdict of each stack; `timeline`: the latest replayed scenario
+    (collect.replay_timeline).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     wings = stacks.load()
@@ -341,6 +370,8 @@ def write(
         _footprint(footprints),
         "\n## Serving parity\n",
         _parity(parity),
+        "\n## Day two: the replayed timeline\n",
+        _timeline(timeline, claims),
         "\n## Serving and monitoring\n",
         _serving(bench_dir, claims, monitors or {}, out_dir),
         "\n## The claims, measured\n",

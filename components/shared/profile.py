@@ -28,7 +28,11 @@ from typing import Any
 
 import pandas as pd
 
-from components.shared.contract import DEFAULT_JENSEN_SHANNON, DEFAULT_MIN_EVAL_ROWS
+from components.shared.contract import (
+    DEFAULT_JENSEN_SHANNON,
+    DEFAULT_MIN_EVAL_ROWS,
+    DEFAULT_WINDOW_SPANS,
+)
 from components.shared.dataset import read_raw_text
 
 # A string column with at most this many distinct values (and values repeating, below)
@@ -315,6 +319,9 @@ split:
   eval_fraction: {c["split"]["eval_fraction"]}
   seed: {c["split"]["seed"]}
   min_eval_rows: {c["split"]["min_eval_rows"]}  # fewer eval rows cannot judge a model
+
+training:
+  window_spans: {DEFAULT_WINDOW_SPANS}  # data in span-<N>/ folders: train on the newest N
 
 hyperparameters:
   hidden_units: {_flow(hp["hidden_units"])}

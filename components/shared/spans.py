@@ -75,3 +75,43 @@ def spans_sha256(spans: list[Span]) -> str:
         for path in span.files:
             digest.update(f"{span.number}/{path.name}:{file_sha256(path)}\n".encode())
     return digest.hexdigest()
+
+
+def write_by_column(csv_file: Path, column: str, out: Path) -> list[Path]:
+    """Cut one CSV into span folders by a column's integer values (e.g. a year): each
+    value's rows, as they are in the file, into <out>/span-<value>/<file name>."""
+    import pandas as pd
+
+    rows = pd.read_csv(csv_file, dtype=str, keep_default_na=False)
+    if column not in rows.columns:
+        raise ValueError(f"{csv_file} has no column {column!r} to cut spans by")
+    written = []
+    for value, part in rows.groupby(column, sort=True):
+        if not str(value).isdigit():
+            raise ValueError(f"column {column!r} holds {value!r}: a span number is a whole number")
+        target = Path(out) / span_folder(int(value)) / Path(csv_file).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part.to_csv(target, index=False)
+        written.append(target)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m components.shared.spans",
+        description="cut a CSV into span-<N>/ folders by an integer column (data/penguins-spans "
+        "is data/penguins.csv by year)",
+    )
+    parser.add_argument("csv", type=Path)
+    parser.add_argument("--by", required=True, help="the column whose value is the span number")
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args(argv)
+    for path in write_by_column(args.csv, args.by, args.out):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

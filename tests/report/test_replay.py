@@ -1,0 +1,140 @@
+"""`python -m pipelines replay` on the shipped day-two scenario, end to end in both stacks:
+spans arrive, one drifts, one carries shuffled labels, one is corrected, then a rollback.
+
+One replay (a fresh workdir, every stack after each event) serves every test here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from components.shared.contract import load_contract
+from components.shared.layout import Workdir
+from components.shared.scenario import STEP_TAG, load_scenario
+from components.shared.tracking import CHAMPION, tracking_uri
+from tests.conftest import needs_stacks, run_cli
+
+pytestmark = [pytest.mark.e2e, needs_stacks("tfx", "lightning")]
+
+SCENARIO = Path("data/scenarios/penguins.yaml")
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):  # noqa: ANN201 - (CLI result, Workdir)
+    workdir = tmp_path_factory.mktemp("replay") / "day-two"
+    result = run_cli("replay", "--scenario", SCENARIO, "--workdir", workdir, timeout=1800)
+    return result, Workdir(workdir)
+
+
+@pytest.fixture(scope="module")
+def client(replayed) -> MlflowClient:  # noqa: ANN001
+    uri = tracking_uri(replayed[1])
+    return MlflowClient(uri, registry_uri=uri)
+
+
+def test_the_replay_reproduces_the_scenarios_timeline(replayed):
+    result, workdir = replayed
+    assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    timeline = json.loads((workdir.root / "replay" / "timeline.json").read_text())
+    scenario = load_scenario(SCENARIO)
+    assert [row["event"] for row in timeline["events"]] == [e.name for e in scenario.events]
+    for row, event in zip(timeline["events"], scenario.events, strict=True):
+        for stack in ("tfx", "lightning"):
+            assert row["stacks"][stack]["outcome"] == event.expect[stack].value, (row, stack)
+    assert "| 3 | 2009 arrives with bill_depth_mm 3 mm deeper | stopped by drift |" in result.stdout
+    assert "every outcome as expected" in result.stdout
+
+
+def test_every_run_is_tagged_with_its_event_and_the_report_shows_the_timeline(replayed, client):
+    _, workdir = replayed
+    contract = load_contract("data/penguins.yaml")
+    experiment = client.get_experiment_by_name(contract.experiment)
+    runs = client.search_runs([experiment.experiment_id], max_results=500)
+    steps = {}
+    for run in runs:
+        stack = run.data.tags.get("pipeline") or run.data.tags.get("rollback")
+        assert STEP_TAG in run.data.tags, run.info.run_name
+        steps.setdefault(int(run.data.tags[STEP_TAG]), set()).add(stack)
+    assert steps == {step: {"tfx", "lightning"} for step in range(1, 7)}
+
+    report = run_cli("report", "--workdir", workdir.root)
+    assert report.returncode == 0, report.stderr
+    markdown = (workdir.report(contract) / "comparison.md").read_text()
+    section = markdown.split("## Day two: the replayed timeline")[1].split("\n## ")[0]
+    assert "| 4 | 2009 re-delivered with its labels shuffled | not blessed | not blessed |" in (
+        section
+    )
+    assert "| 6 | rollback to the 2007-2008 model | rolled back | rolled back |" in section
+    assert "| drift check |" in section
+
+
+def _mlmd(workdir: Workdir):  # noqa: ANN202 - an MLMD store
+    import ml_metadata as mlmd
+    from ml_metadata.proto import metadata_store_pb2
+
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(workdir.metadata_db("tfx"))
+    return mlmd.MetadataStore(config)
+
+
+def test_tfx_ingests_each_delivery_once_and_trains_on_the_rolling_window(replayed):
+    _, workdir = replayed
+    store = _mlmd(workdir)
+    spans = [a.properties["span"].int_value for a in store.get_artifacts_by_type("Examples")]
+    # 2007 and 2008 once each (the backfills were cache hits); 2009 per delivery: drifted,
+    # shuffled, corrected.
+    assert sorted(spans) == [2007, 2008, 2009, 2009, 2009]
+    types = {t.id: t.name for t in store.get_execution_types()}
+    transforms = [e for e in store.get_executions() if types[e.type_id].endswith(".Transform")]
+    latest = max(transforms, key=lambda e: e.id)
+    inputs = [
+        ev.artifact_id
+        for ev in store.get_events_by_execution_ids([latest.id])
+        if ev.type == ev.INPUT
+    ]
+    examples = store.get_artifacts_by_id(inputs)
+    window = {a.properties["span"].int_value: a.id for a in examples if "span" in a.properties}
+    assert sorted(window) == [2007, 2008, 2009]
+    newest_2009 = max(a.id for a in store.get_artifacts_by_type("Examples")
+                      if a.properties["span"].int_value == 2009)  # fmt: skip
+    assert window[2009] == newest_2009  # the corrected delivery, not the shuffled one
+
+
+def test_both_stacks_trained_on_the_same_rows_of_each_span(replayed, client):
+    _, _ = replayed
+    contract = load_contract("data/penguins.yaml")
+    experiment = client.get_experiment_by_name(contract.experiment)
+    inputs = {}
+    for run in client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.{STEP_TAG} = '5'"
+    ):
+        stack = run.data.tags.get("pipeline")
+        inputs[stack] = sorted(
+            (d.dataset.name, d.dataset.digest) for d in run.inputs.dataset_inputs
+        )
+    assert inputs["tfx"] == inputs["lightning"]
+    assert [name for name, _ in inputs["tfx"]] == sorted(
+        f"penguins-span-{span}-{side}" for span in (2007, 2008, 2009)
+        for side in ("training", "evaluation")
+    )  # fmt: skip
+
+
+def test_the_rollback_gives_back_the_model_of_step_two_in_both_stacks(replayed, client):
+    contract = load_contract("data/penguins.yaml")
+    for stack in ("tfx", "lightning"):
+        champion = client.get_model_version_by_alias(contract.registered_model(stack), CHAMPION)
+        run = client.get_run(champion.run_id)
+        assert run.data.tags[STEP_TAG] == "2", (stack, champion.version)
+
+
+def test_a_replay_into_a_used_workdir_is_refused_and_changes_nothing(replayed):
+    _, workdir = replayed
+    before = (workdir.root / "replay" / "timeline.json").read_bytes()
+    again = run_cli("replay", "--scenario", SCENARIO, "--workdir", workdir.root)
+    assert again.returncode == 1
+    assert "is not empty" in again.stderr
+    assert (workdir.root / "replay" / "timeline.json").read_bytes() == before
