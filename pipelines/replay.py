@@ -89,14 +89,14 @@ def _play(
     cells = {}
     for stack in present:
         common = ["--contract", str(scenario.contract), "--workdir", str(workdir.root)]
-        if event.arrival is not None:
-            args = [stack, *common, "--data", str(arrived)]
-        else:
+        if event.kind == "rollback":
             args = ["rollback", "--stack", stack, *common]
+        else:
+            args = [stack, *common, "--data", str(arrived)]
         started_ms = int(time.time() * 1000)
         started = time.monotonic()
         code, line = _cli(args, logs / f"{step:02d}-{stack}.log")
-        if event.arrival is None:
+        if event.kind == "rollback":
             seen = TimelineOutcome.ROLLED_BACK if code == ExitCode.OK else TimelineOutcome.ERROR
         else:
             seen = classify(code, line)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from scipy.spatial.distance import jensenshannon
 from components.lightning import reference_path
 from components.shared.companions import fresh, stamped, write_companions
 from components.shared.contract import Contract
-from components.shared.dataset import load_split
+from components.shared.dataset import Split, load_split
 
 
 @dataclass(frozen=True)
@@ -40,17 +40,21 @@ class DriftFinding:
     measure: str  # LINF or JSD
     value: float
     threshold: float
+    against: str = ""  # what it was compared with, when not the reference
 
     def __str__(self) -> str:
         return (
-            f"column '{self.column}' drifted: {self.measure} {self.value:.3f} "
+            f"column '{self.column}' drifted{self.against}: {self.measure} {self.value:.3f} "
             f"> {self.threshold}"
         )
 
     @property
     def reason(self) -> str:
         """The short form, for a run's last line: `bill_depth_mm: drift 0.31 > 0.2`."""
-        return f"{self.column}: drift {self.measure} {self.value:.3f} > {self.threshold}"
+        return (
+            f"{self.column}: drift {self.measure} {self.value:.3f} > {self.threshold}"
+            + self.against
+        )
 
 
 LINF = "l_infinity"
@@ -183,6 +187,24 @@ def check_drift(
         if value > threshold:
             findings.append(DriftFinding(column, measure, value, threshold))
     return findings, measured
+
+
+# How a finding against the previous span is told apart (the TFX wing's words too).
+AGAINST_PREVIOUS_SPAN = " against the previous span"
+
+
+def check_previous_span(
+    split: Split, contract: Contract
+) -> tuple[list[DriftFinding], dict[str, Any]]:
+    """For data in spans (a window of two or more): the arriving span's train rows against
+    the previous span's, with the same distances, as the TFX wing's second
+    DistributionValidator compares them (train rows only: a span's eval split is too small
+    for a histogram distance). ([], {}) otherwise."""
+    if len(split.spans) < 2:
+        return [], {}
+    previous, arrived = (split.span_rows(part.number)[0] for part in split.spans[-2:])
+    findings, measured = check_drift(arrived, contract, reference_stats(previous, contract))
+    return [replace(f, against=AGAINST_PREVIOUS_SPAN) for f in findings], measured
 
 
 def main(argv: list[str] | None = None) -> int:

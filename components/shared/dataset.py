@@ -81,6 +81,12 @@ class Split:
         raise KeyError(f"span {number} is not in this split's window")
 
     @property
+    def arrived_train(self) -> pd.DataFrame:
+        """The train rows of the batch that arrived (the newest span's; the file's): what
+        the drift checks of both stacks measure."""
+        return self.span_rows(self.spans[-1].number)[0] if self.spans else self.train
+
+    @property
     def arrived(self) -> pd.DataFrame:
         """The batch that arrived: the newest span's rows (every row of a single file),
         what validation and the drift check judge."""

@@ -72,15 +72,18 @@ class Arrival:
     shuffle_labels: bool = False
 
 
+KINDS = ("arrive", "rerun", "rollback")
+
+
 @dataclass(frozen=True)
 class Event:
+    """`arrive`: a span arrives, then every stack runs; `rerun`: every stack runs again
+    on the spans as they are; `rollback`: every stack rolls back."""
+
     name: str
     expect: dict[str, TimelineOutcome]
-    arrival: Arrival | None = None  # None: a rollback of every stack
-
-    @property
-    def kind(self) -> str:
-        return "rollback" if self.arrival is None else "arrive"
+    kind: str = "arrive"
+    arrival: Arrival | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def _path(value: Any, where: str) -> Path:
 def _event(raw: Any, at: str) -> Event:
     if not isinstance(raw, dict) or "name" not in raw or "expect" not in raw:
         raise ScenarioError(f"{at}: an event is a mapping with `name`, `expect` and one of "
-                            "`arrive` or `rollback`")  # fmt: skip
+                            "`arrive`, `rerun` or `rollback`")  # fmt: skip
     expect_raw = raw["expect"]
     if not isinstance(expect_raw, dict) or not expect_raw:
         raise ScenarioError(f"{at}.expect: a mapping of stack -> outcome")
@@ -110,10 +113,11 @@ def _event(raw: Any, at: str) -> Event:
     except ValueError as exc:
         allowed = ", ".join(o.value for o in TimelineOutcome)
         raise ScenarioError(f"{at}.expect: {exc} (allowed: {allowed})") from None
-    if ("arrive" in raw) == ("rollback" in raw):
-        raise ScenarioError(f"{at}: exactly one of `arrive` and `rollback`")
-    if "rollback" in raw:
-        return Event(str(raw["name"]), expect)
+    kinds = [kind for kind in KINDS if kind in raw]
+    if len(kinds) != 1:
+        raise ScenarioError(f"{at}: exactly one of {', '.join(f'`{k}`' for k in KINDS)}")
+    if kinds[0] != "arrive":
+        return Event(str(raw["name"]), expect, kinds[0])
     arrive = raw["arrive"]
     if not isinstance(arrive, dict) or "span" not in arrive or "from" not in arrive:
         raise ScenarioError(f"{at}.arrive: a mapping with `span` (a number) and `from` (a folder)")
@@ -129,6 +133,7 @@ def _event(raw: Any, at: str) -> Event:
     return Event(
         str(raw["name"]),
         expect,
+        "arrive",
         Arrival(int(arrive["span"]), source, {str(k): float(v) for k, v in shift.items()},
                 bool(arrive.get("shuffle_labels", False))),
     )  # fmt: skip

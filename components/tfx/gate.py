@@ -1,7 +1,7 @@
 """The data gate: a custom component that fails the run when TFDV found anomalies.
 
 TFX has no built-in "stop on anomalies": ExampleValidator (the schema) and
-DistributionValidator (drift) only record them. This component reads both anomalies
+DistributionValidator (drift) only record them. This component reads their anomalies
 artifacts and raises, so the run fails here and Transform and Trainer (which depend on
 it) never execute.
 """
@@ -94,14 +94,26 @@ def reasons(anomalies_by_split: dict[str, anomalies_pb2.Anomalies]) -> list[str]
     return list(dict.fromkeys(f"{f}: {short}" for f, short, _ in _by_cause(anomalies_by_split)))
 
 
+# How a finding against the previous span is told apart from one against the reference.
+AGAINST_PREVIOUS_SPAN = " against the previous span"
+
+
+def describe_previous_span(anomalies_by_split: dict[str, anomalies_pb2.Anomalies]) -> list[str]:
+    return [line + AGAINST_PREVIOUS_SPAN for line in describe(anomalies_by_split)]
+
+
 @component
 def AnomaliesGate(  # noqa: N802 - TFX component naming
     anomalies: InputArtifact[ExampleAnomalies],
     drift: InputArtifact[ExampleAnomalies],
+    previous_span: InputArtifact[ExampleAnomalies] = None,
 ) -> None:
-    """Raise AnomaliesFound when any split has an anomaly or drifted."""
+    """Raise AnomaliesFound when any split has an anomaly or drifted (against the
+    reference, or, for data in spans, against the previous span)."""
     lines = describe(load_split_anomalies(anomalies.uri)) + describe(
         load_split_anomalies(drift.uri)
     )
+    if previous_span is not None:
+        lines += describe_previous_span(load_split_anomalies(previous_span.uri))
     if lines:
         raise AnomaliesFound("data validation failed:\n  " + "\n  ".join(lines))

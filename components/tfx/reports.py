@@ -18,7 +18,13 @@ from tensorflow_data_validation.utils import display_util
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 from components.tfx.eval_result import candidate_result
-from components.tfx.gate import describe, load_split_anomalies, reasons
+from components.tfx.gate import (
+    AGAINST_PREVIOUS_SPAN,
+    describe,
+    describe_previous_span,
+    load_split_anomalies,
+    reasons,
+)
 
 _STATE = metadata_store_pb2.Execution.State
 
@@ -89,9 +95,12 @@ def timing_lines(nodes: dict[str, NodeRun]) -> list[str]:
     return [f"  {n.node_id:<{width}}  {n.state:<8} {n.seconds:7.1f} s" for n in nodes.values()]
 
 
-def anomaly_lines(anomalies_uri: str) -> tuple[list[str], list[str]]:
-    """(one line per feature and cause with its details, the short reasons)."""
+def anomaly_lines(anomalies_uri: str, previous_span: bool = False) -> tuple[list[str], list[str]]:
+    """(one line per feature and cause with its details, the short reasons);
+    `previous_span`: the findings of the drift check against the previous span."""
     found = load_split_anomalies(anomalies_uri)
+    if previous_span:
+        return describe_previous_span(found), [r + AGAINST_PREVIOUS_SPAN for r in reasons(found)]
     return describe(found), reasons(found)
 
 
@@ -100,10 +109,12 @@ def write_data_reports(
     anomalies_uri: str | None,
     out_dir: Path,
     drift_uri: str | None = None,
+    previous_span_uri: str | None = None,
 ) -> list[Path]:
     """TFDV statistics (train vs eval) and anomalies as standalone HTML files; with
-    DistributionValidator's output (`drift_uri`), every measured distance per split and
-    feature as drift.json."""
+    DistributionValidator's output (`drift_uri`, and `previous_span_uri` for the check
+    against the previous span), every measured distance per split and feature as
+    drift.json (the previous span's under "<split> against the previous span")."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     if statistics_uri:
@@ -135,14 +146,16 @@ def write_data_reports(
     if drift_uri:
         kinds = anomalies_pb2.DriftSkewInfo.Measurement.Type
         measured = {
-            split: {
+            split + suffix: {
                 ".".join(info.path.step): {
                     kinds.Name(m.type).lower(): {"value": m.value, "threshold": m.threshold}
                     for m in info.drift_measurements
                 }
                 for info in anomalies.drift_skew_info
             }
-            for split, anomalies in load_split_anomalies(drift_uri).items()
+            for uri, suffix in ((drift_uri, ""), (previous_span_uri, AGAINST_PREVIOUS_SPAN))
+            if uri
+            for split, anomalies in load_split_anomalies(uri).items()
         }
         path = out_dir / "drift.json"
         path.write_text(json.dumps(measured, indent=2, sort_keys=True) + "\n")

@@ -128,10 +128,17 @@ def run_steps(
 
     with tracking.timed("drift"):
         reference = drift.load_reference(contract)
-        findings, measured = drift.check_drift(batch, contract, reference)
+        # The arrived batch's train rows, as the TFX wing's DistributionValidator compares.
+        findings, measured = drift.check_drift(split.arrived_train, contract, reference)
+        against_previous, measured_previous = drift.check_previous_span(split, contract)
+    if measured_previous:
+        measured = {**measured, drift.AGAINST_PREVIOUS_SPAN.strip(): measured_previous}
+    findings += against_previous
     record.drift_checked(measured, findings)
     if findings:
-        print(f"drift check failed against {reference_path(contract)}", file=sys.stderr)
+        compared = [str(reference_path(contract))] if len(findings) > len(against_previous) else []
+        compared += ["the previous span"] if against_previous else []
+        print(f"drift check failed against {' and '.join(compared)}", file=sys.stderr)
         return _stop("drift", [str(f) for f in findings], [f.reason for f in findings])
     record.training_reference(drift.reference_stats(split.train, contract))
 

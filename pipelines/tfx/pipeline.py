@@ -4,7 +4,8 @@ CsvExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator, and with 
 reference statistics (Importer) DistributionValidator -> AnomaliesGate -> Transform
 -> Trainer -> Resolver(latest blessed) -> Evaluator -> Cond(blessed): Pusher.
 
-Data in spans: ExampleGen ingests one span (`{SPAN}`), which the validators judge;
+Data in spans: ExampleGen ingests one span (`{SPAN}`), which the validators judge, a
+second DistributionValidator against the previous span's statistics (`static_range`);
 Transform, Trainer and Evaluator read the training window through `rolling_range`.
 
 Wiring only, as TFX's own template (tfx/experimental/templates/penguin/pipeline): the
@@ -32,7 +33,7 @@ from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGe
 from tfx.dsl.components.common.importer import Importer
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.experimental.conditionals.conditional import Cond
-from tfx.dsl.input_resolution.canned_resolver_functions import rolling_range
+from tfx.dsl.input_resolution.canned_resolver_functions import rolling_range, static_range
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
 )
@@ -45,7 +46,7 @@ from components.shared.contract import REPO_ROOT, Contract
 from components.shared.layout import Workdir
 from components.shared.spans import SPAN_FOLDER
 from components.tfx import STACK, schema_path
-from components.tfx.drift import SPLIT_PAIRS, comparator_config
+from components.tfx.drift import PREVIOUS_SPAN_PAIRS, SPLIT_PAIRS, comparator_config
 from components.tfx.example_gen import NullAwareCsvExampleGen
 from components.tfx.gate import AnomaliesGate
 from components.tfx.push import AtomicPusher
@@ -58,6 +59,8 @@ TRAINER_MODULE = REPO_ROOT / "models" / "keras" / "model.py"
 ACCURACY = "SparseCategoricalAccuracy"
 LOG_LOSS = "SparseCategoricalCrossentropy"
 GATE_ID = "AnomaliesGate"
+PREVIOUS_SPAN_VALIDATOR_ID = "PreviousSpanValidator"
+PREVIOUS_SPAN_STATISTICS_ID = "PreviousSpanStatisticsGen"
 
 
 def pipeline_name(contract: Contract) -> str:
@@ -157,8 +160,8 @@ def create_backfill_pipeline(
     beam_pipeline_args: Sequence[str] = (),
 ) -> Pipeline:
     """ExampleGen alone, ingesting one earlier span of the training window into the same
-    pipeline's ML Metadata, where `rolling_range` finds it (TFX's backfill: a RangeConfig
-    with a static range)."""
+    pipeline's ML Metadata, where the span resolvers find it (TFX's backfill: a
+    RangeConfig with a static range)."""
     return Pipeline(
         pipeline_name=pipeline_name(contract),
         pipeline_root=str(workdir.stack_root(STACK)),
@@ -192,15 +195,15 @@ def create_pipeline(
     schema_file = schema_file or schema_path(contract)
     example_gen = _example_gen(split_dir, window[-1] if window else None)
     examples = example_gen.outputs["examples"]
+    # Every run's ExampleGen output, not only this run's: the window's earlier spans were
+    # ingested by earlier runs. Transform waits for this run's span through the gate,
+    # which waits for its statistics.
+    every_ingested_span = Channel(
+        type=standard_artifacts.Examples,
+        producer_component_id=example_gen.id,
+        output_key="examples",
+    )
     if window:
-        # Every run's ExampleGen output, not only this run's: the window's earlier spans
-        # were ingested by earlier runs. Transform waits for this run's span through the
-        # gate, which waits for its statistics.
-        every_ingested_span = Channel(
-            type=standard_artifacts.Examples,
-            producer_component_id=example_gen.id,
-            output_key="examples",
-        )
         examples = rolling_range(
             every_ingested_span,
             start_span_number=window[0],
@@ -223,9 +226,29 @@ def create_pipeline(
         config=comparator_config(contract),
         include_split_pairs=SPLIT_PAIRS,
     )
+    checks = [example_validator, reference, distribution_validator]
+    previous_span = {}
+    if len(window) > 1:
+        # The span before this one, as ingested by an earlier run. Its statistics are
+        # computed from its examples (a cache hit once done): TFX 1.16's span resolvers
+        # need a `version` property, which ExampleStatistics lacks.
+        previous_statistics_gen = StatisticsGen(
+            examples=static_range(
+                every_ingested_span, start_span_number=window[-2], end_span_number=window[-2]
+            )
+        ).with_id(PREVIOUS_SPAN_STATISTICS_ID)
+        previous_span_validator = DistributionValidator(
+            statistics=statistics_gen.outputs["statistics"],
+            baseline_statistics=previous_statistics_gen.outputs["statistics"],
+            config=comparator_config(contract),
+            include_split_pairs=PREVIOUS_SPAN_PAIRS,
+        ).with_id(PREVIOUS_SPAN_VALIDATOR_ID)
+        checks += [previous_statistics_gen, previous_span_validator]
+        previous_span = {"previous_span": previous_span_validator.outputs["anomalies"]}
     gate = AnomaliesGate(
         anomalies=example_validator.outputs["anomalies"],
         drift=distribution_validator.outputs["anomalies"],
+        **previous_span,
     ).with_id(GATE_ID)
 
     transform = Transform(
@@ -290,9 +313,7 @@ def create_pipeline(
             example_gen,
             statistics_gen,
             schema_gen,
-            example_validator,
-            reference,
-            distribution_validator,
+            *checks,
             gate,
             transform,
             trainer,

@@ -45,6 +45,7 @@ from pipelines.tfx import portable as portable_runner
 from pipelines.tfx.beam_options import runner_description, with_default_beam_args
 from pipelines.tfx.pipeline import (
     GATE_ID,
+    PREVIOUS_SPAN_VALIDATOR_ID,
     STACK,
     TRANSFORM_MODULE,
     create_backfill_pipeline,
@@ -310,6 +311,7 @@ def _run_with_children(
         _first_uri(nodes.get("ExampleValidator"), "anomalies"),
         workdir.data_reports(STACK, contract),
         drift_uri=_first_uri(nodes.get("DistributionValidator"), "anomalies"),
+        previous_span_uri=_first_uri(nodes.get(PREVIOUS_SPAN_VALIDATOR_ID), "anomalies"),
     )
     if written:
         print(f"data reports: {', '.join(str(p) for p in written)}")
@@ -367,9 +369,10 @@ def _classify(
     gate = nodes.get(GATE_ID)
     if gate is not None and gate.state == "FAILED":
         details, reasons = [], []
-        for key in ("anomalies", "drift"):  # the schema's findings, then the drift's
+        # The schema's findings, then the drift's, then the drift against the previous span.
+        for key in ("anomalies", "drift", "previous_span"):
             uri = _first_uri(gate, key, outputs=False)
-            found = reports.anomaly_lines(uri) if uri else ([], [])
+            found = reports.anomaly_lines(uri, key == "previous_span") if uri else ([], [])
             details, reasons = details + found[0], reasons + found[1]
         shown = collapse(details, limit=None if _verbose() else 10)
         return (

@@ -26,7 +26,7 @@ SPAN_2009 = REPO_ROOT / "data" / "penguins-spans" / "span-2009"
 def test_the_shipped_scenario_reads_and_expects_an_outcome_of_every_stack():
     scenario = load_scenario(SHIPPED)
     assert scenario.contract == REPO_ROOT / "data" / "penguins.yaml"
-    assert [e.kind for e in scenario.events] == ["arrive"] * 5 + ["rollback"]
+    assert [e.kind for e in scenario.events] == ["arrive"] * 5 + ["rollback", "rerun", "arrive"]
     for event in scenario.events:
         assert set(stacks.load()) <= set(event.expect), event.name
     outcomes = {o for e in scenario.events for o in e.expect.values()}
@@ -92,7 +92,7 @@ GOOD = {"name": "e", "arrive": {"span": 1, "from": "data/penguins-spans/span-200
     "event, message",
     [
         ({**GOOD, "expect": {"tfx": "great"}}, "allowed: pushed"),
-        ({**GOOD, "rollback": {}}, "exactly one of `arrive` and `rollback`"),
+        ({**GOOD, "rollback": {}}, "exactly one of `arrive`, `rerun`, `rollback`"),
         ({k: v for k, v in GOOD.items() if k != "expect"}, "an event is a mapping"),
         ({**GOOD, "arrive": {"span": 1, "from": "data/nowhere"}}, "not a folder"),
         ({**GOOD, "arrive": {**GOOD["arrive"], "drop": 1}}, "unknown key"),
