@@ -275,17 +275,25 @@ def _serving(
         parts.append(_table(["stack", "model version", "rows", "verdict", "skewed", "how"], rows))
     else:
         parts.append("No `monitor` run recorded yet.\n")
-    glue = (claims or {}).get("glue", {})
-    if any(claim in glue for claim in SERVING_CLAIMS):
-        stacks_here = list(next(iter(glue.values())))
-        rows = [[claim, *(str(glue[claim].get(s, 0)) for s in stacks_here)]
-                for claim in SERVING_CLAIMS if claim in glue]  # fmt: skip
-        parts += [
-            "\n### Code each stack needed to serve and to watch (code lines)\n",
-            "Beside what both share: `serve`, the request log, `monitor` and its MLflow run.\n",
-            _table(["", *stacks_here], rows),
-        ]
+    parts += _glue(
+        claims,
+        SERVING_CLAIMS,
+        "\n### Code each stack needed to serve and to watch (code lines)\n",
+        "Beside what both share: `serve`, the request log, `monitor` and its MLflow run.\n",
+    )
     return "\n".join(parts)
+
+
+def _glue(claims: dict | None, names: tuple[str, ...], title: str, note: str) -> list[str]:
+    """The code lines each stack needed for these glue claims (stacks.toml), as a table
+    under `title`; nothing when no stack declares them."""
+    glue = (claims or {}).get("glue", {})
+    if not any(claim in glue for claim in names):
+        return []
+    stacks_here = list(next(iter(glue.values())))
+    rows = [[claim, *(str(glue[claim].get(s, 0)) for s in stacks_here)]
+            for claim in names if claim in glue]  # fmt: skip
+    return [title, note, _table(["", *stacks_here], rows)]
 
 
 def _timeline(timeline: dict | None, claims: dict | None) -> str:
@@ -298,16 +306,12 @@ def _timeline(timeline: dict | None, claims: dict | None) -> str:
         "each stack did after each event.\n",
         timeline_markdown(timeline),
     ]
-    glue = (claims or {}).get("glue", {})
-    if any(claim in glue for claim in DAY_TWO_CLAIMS):
-        stacks_here = list(next(iter(glue.values())))
-        rows = [[claim, *(str(glue[claim].get(s, 0)) for s in stacks_here)]
-                for claim in DAY_TWO_CLAIMS if claim in glue]  # fmt: skip
-        parts += [
-            "\n### Code each stack needed for day two (code lines)\n",
-            "Beside what both share: the span folders, the split and `replay` itself.\n",
-            _table(["", *stacks_here], rows),
-        ]
+    parts += _glue(
+        claims,
+        DAY_TWO_CLAIMS,
+        "\n### Code each stack needed for day two (code lines)\n",
+        "Beside what both share: the span folders, the split and `replay` itself.\n",
+    )
     return "\n".join(parts)
 
 

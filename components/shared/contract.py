@@ -194,15 +194,21 @@ def distinct_values(column: Column, contract: Contract) -> tuple[int, int]:
     return least, most
 
 
+def read_yaml(path: Path, what: str, error: type[Exception]) -> Any:
+    """The YAML file `path` (a `what`: contract, scenario) parsed; raises `error` naming
+    the file when it cannot be read or is not YAML."""
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise error(f"{what} {path} is not valid YAML: {exc}") from exc
+
+
 def load_contract(path: str | Path = DEFAULT_CONTRACT) -> Contract:
     """Read and check a contract file; raises ContractError naming what is wrong."""
     source = Path(path).resolve()
-    try:
-        raw = yaml.safe_load(source.read_text())
-    except OSError as exc:
-        raise ContractError(f"cannot read contract {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ContractError(f"contract {path} is not valid YAML: {exc}") from exc
+    raw = read_yaml(source, "contract", ContractError)
     if not isinstance(raw, dict):
         raise ContractError(f"contract {path} must be a YAML mapping")
 

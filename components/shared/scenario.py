@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from components.shared.contract import REPO_ROOT
+from components.shared.contract import REPO_ROOT, read_yaml
 from components.shared.outcome import ExitCode
 from components.shared.spans import Span, span_folder
 
@@ -142,12 +141,7 @@ def _event(raw: Any, at: str) -> Event:
 def load_scenario(path: Path) -> Scenario:
     """Read and check a scenario file; raises ScenarioError naming what is wrong."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"scenario {path} is not valid YAML: {exc}") from exc
+    raw = read_yaml(path, "scenario", ScenarioError)
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list) or not raw["events"]:
         raise ScenarioError(f"scenario {path}: a mapping with `contract` and a list of `events`")
     events = tuple(_event(e, f"events[{i}]") for i, e in enumerate(raw["events"]))

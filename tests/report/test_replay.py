@@ -51,6 +51,9 @@ def test_the_replay_reproduces_the_scenarios_timeline(replayed):
             assert row["stacks"][stack]["outcome"] == event.expect[stack].value, (row, stack)
     assert "| 3 | 2009 arrives with bill_depth_mm 3 mm deeper | stopped by drift" in result.stdout
     assert "every outcome as expected" in result.stdout
+    for stack in PRESENT:  # step 3 drifted against the reference and the previous span
+        said = timeline["events"][2]["stacks"][stack]["last_line"]
+        assert "bill_depth_mm: drift" in said and "against the previous span" in said, said
     if "tfx" in PRESENT:  # step 7: TFX's cache handed back the blessing the rollback withdrew
         said = timeline["events"][6]["stacks"]["tfx"]["last_line"]
         assert "blessing was withdrawn by `rollback`" in said, said
@@ -112,6 +115,13 @@ def test_tfx_ingests_each_delivery_once_and_trains_on_the_rolling_window(replaye
     examples = store.get_artifacts_by_id(inputs)
     window = {a.properties["span"].int_value: a.id for a in examples if "span" in a.properties}
     assert sorted(window) == [2008, 2009, 2010]
+    # From step 2 on, each arriving span was judged against the one before it too: steps
+    # 2, 3, 4, 5 and 8 (step 7's was a cache hit).
+    node = store.get_context_by_type_and_name("node", "penguins-tfx.PreviousSpanValidator")
+    judged = [
+        e for e in store.get_executions_by_context(node.id) if e.last_known_state == e.COMPLETE
+    ]
+    assert len(judged) == 5
     newest_2009 = max(a.id for a in ingested if a.properties["span"].int_value == 2009)
     assert window[2009] == newest_2009  # the corrected delivery, not an earlier one
 
