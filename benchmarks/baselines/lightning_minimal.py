@@ -5,6 +5,7 @@ none of its data validation, model checks or registry: what Lightning + MLflow c
 nothing on top. MLflow records into sqlite:///<workdir>/mlflow.db, artifacts beside it.
 
     .venv/bin/python benchmarks/baselines/lightning_minimal.py --workdir DIR [--data CSV]
+        [--contract YAML]
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--data", type=Path)
+    parser.add_argument(
+        "--contract", type=Path, help="its columns and hyperparameters (default: the shipped one)"
+    )
     args = parser.parse_args(argv)
     # Keep stderr to errors: Lightning's and MLflow's info lines, Lightning's small-data
     # and deprecation warnings, and the C++ log of TensorFlow, which autolog imports
@@ -70,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        contract = load_contract()
+        contract = load_contract(args.contract) if args.contract else load_contract()
         hp = contract.hyperparameters
         workdir = args.workdir.resolve()
         workdir.mkdir(parents=True, exist_ok=True)

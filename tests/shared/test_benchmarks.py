@@ -93,3 +93,25 @@ def test_generated_rows_are_seeded_and_keep_the_contract(tmp_path):
     shares = pd.concat([source.train, source.eval])[contract.label].value_counts(normalize=True)
     drawn = rows[contract.label].value_counts(normalize=True)
     assert (drawn - shares).abs().max() < 0.03
+
+
+def test_each_stack_is_set_against_its_peer_per_size_tfx_by_its_faster_mode():
+    def run(name, rows, wall):
+        return {"run": name, "rows": rows, "data_mb": 1.0, "wall_s": wall, "cpu_s": wall,
+                "peak_rss_mb": 100.0}  # fmt: skip
+
+    results = [
+        run("tfx in_memory", 10_000, 40.0),
+        run("tfx multi_processing", 10_000, 60.0),
+        run(scale.TFX_PEER, 10_000, 80.0),
+        run("lightning", 10_000, 30.0),
+        run(scale.LIGHTNING_PEER, 10_000, 20.0),
+        run("lightning", 100_000, 45.0),  # no peer run at this size: no ratio
+    ]
+    assert scale.peer_ratios(results) == [
+        {"stack": "tfx", "rows": 10_000, "ratio": 0.5, "target": scale.TARGETS["tfx"]},
+        {"stack": "lightning", "rows": 10_000, "ratio": 1.5, "target": scale.TARGETS["lightning"]},
+    ]
+    table = scale.markdown({"machine": {"date": "d", "cpu": "c", "cores": 2, "memory_gib": 1},
+                            "training": {"epochs": 2}, **scale.summarize(results)})  # fmt: skip
+    assert "| lightning | 10,000 | 1.50 | ≤ 1.0 |" in table
