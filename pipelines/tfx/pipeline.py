@@ -5,7 +5,7 @@ reference statistics (Importer) DistributionValidator -> AnomaliesGate -> Transf
 -> Trainer -> Resolver(latest blessed) -> Evaluator -> Cond(blessed): Pusher.
 
 Data in spans: ExampleGen ingests one span (`{SPAN}`), which the validators judge, a
-second DistributionValidator against the previous span's statistics (`static_range`);
+second DistributionValidator against the previous span's statistics;
 Transform, Trainer and Evaluator read the training window through `rolling_range`.
 
 Wiring only, as TFX's own template (tfx/experimental/templates/penguin/pipeline): the
@@ -33,7 +33,7 @@ from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGe
 from tfx.dsl.components.common.importer import Importer
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.experimental.conditionals.conditional import Cond
-from tfx.dsl.input_resolution.canned_resolver_functions import rolling_range, static_range
+from tfx.dsl.input_resolution.canned_resolver_functions import rolling_range
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
 )
@@ -229,12 +229,18 @@ def create_pipeline(
     checks = [example_validator, reference, distribution_validator]
     previous_span = {}
     if len(window) > 1:
-        # The span before this one, as ingested by an earlier run. Its statistics are
-        # computed from its examples (a cache hit once done): TFX 1.16's span resolvers
-        # need a `version` property, which ExampleStatistics lacks.
+        # The span before this one, its latest delivery, as ingested by an earlier run:
+        # the newest span skipped, then one span. Its statistics are computed from its
+        # examples (a cache hit once done): TFX 1.16's span resolvers need a `version`
+        # property, which ExampleStatistics lacks. Not `static_range`: among deliveries
+        # of one version it keeps the oldest.
         previous_statistics_gen = StatisticsGen(
-            examples=static_range(
-                every_ingested_span, start_span_number=window[-2], end_span_number=window[-2]
+            examples=rolling_range(
+                every_ingested_span,
+                start_span_number=window[-2],
+                num_spans=1,
+                skip_num_recent_spans=1,
+                min_spans=1,
             )
         ).with_id(PREVIOUS_SPAN_STATISTICS_ID)
         previous_span_validator = DistributionValidator(

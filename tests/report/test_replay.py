@@ -164,8 +164,8 @@ def test_the_rollback_gave_back_step_twos_model_and_the_next_model_was_judged_ag
             [experiment.experiment_id], filter_string=f"tags.rollback = '{stack}'"
         )
         assert (rollback.data.tags["from_version"], rollback.data.tags["to_version"]) == (
-            rolled_back.version,
-            restored.version,
+            str(rolled_back.version),
+            str(restored.version),
         )
         champion = client.get_model_version_by_alias(name, CHAMPION)
         assert client.get_run(champion.run_id).data.tags[STEP_TAG] == "8", stack
