@@ -144,10 +144,11 @@ def run(scenario_path: Path, workdir: Workdir) -> int:
     )
     rows = []
     for step, event in enumerate(scenario.events, start=1):
-        rows.append({
-            "step": step, "event": event.name, "kind": event.kind,
-            "stacks": _play(event, step, scenario, present, workdir),
-        })  # fmt: skip
+        try:
+            cells = _play(event, step, scenario, present, workdir)
+        except ScenarioError as exc:  # an arrival the data cannot make, e.g. a shifted column
+            return _fail(f"[{step}] {event.name}: {exc}")
+        rows.append({"step": step, "event": event.name, "kind": event.kind, "stacks": cells})
     timeline = {"scenario": scenario.name, "stacks": present, "events": rows}
     out = workdir.root / "replay"
     (out / "timeline.json").write_text(json.dumps(timeline, indent=2))

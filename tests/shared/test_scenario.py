@@ -119,3 +119,19 @@ def test_the_timeline_table_shows_each_outcome_and_a_missed_expectation():
 def test_exit_codes_the_timeline_reads_are_the_cli_ones():
     assert classify(ExitCode.OK, "") == TimelineOutcome.PUSHED
     assert classify(ExitCode.NOT_BLESSED, "") == TimelineOutcome.NOT_BLESSED
+
+
+def test_replay_stops_on_an_arrival_it_cannot_make_and_refuses_a_used_workdir(tmp_path):
+    """Both before any stack runs: quick."""
+    from tests.conftest import run_cli
+
+    bad = {**GOOD, "arrive": {**GOOD["arrive"], "shift": {"no_such_column": 1.0}}}
+    result = run_cli("replay", "--scenario", _write(tmp_path, [bad]), "--workdir", tmp_path / "w")
+    assert result.returncode == 1
+    assert "[1] e: shift:" in result.stderr and "no_such_column" in result.stderr
+    used = tmp_path / "used"
+    (used / "keep.txt").parent.mkdir()
+    (used / "keep.txt").write_text("mine")
+    again = run_cli("replay", "--workdir", used)
+    assert again.returncode == 1 and "is not empty" in again.stderr
+    assert [p.name for p in used.iterdir()] == ["keep.txt"]
