@@ -151,6 +151,12 @@ def build_parser(present: dict[str, ModuleType] | None = None) -> argparse.Argum
         help="play a day-two scenario (spans arriving, drift, bad labels, a rollback) into a "
         "fresh workdir, running every stack after each event; exit 1 when an outcome "
         "differs from the scenario's",
+        description="Play a day-two scenario into a fresh workdir: after each event (a span "
+        "arrives in <workdir>/arrived/, a rerun, a rollback) every stack here runs as "
+        "`python -m pipelines <stack> --data <workdir>/arrived`. Prints the timeline and "
+        "writes <workdir>/replay/timeline.{json,md} and each run's log; tags each MLflow run "
+        "with the event. Exit 0 when every outcome is the scenario's, 1 otherwise "
+        "(docs/day-two.md).",
     )
     p.add_argument(
         "--scenario",
