@@ -1,7 +1,8 @@
 """Record a TFX pipeline run as a run in the contract's MLflow experiment, beside the
 Lightning runs: the same parameter and metric names (components/shared/tracking.py), with
 every number read from what TFX wrote (MLMD, TFMA's output, the Trainer's TensorBoard
-logs), never recomputed.
+logs), never recomputed from the data (per-class F1 is derived from TFMA's confusion
+matrix: `f1_per_class`).
 
 The run is written by a child process started with the pipeline run (`PendingRecord`):
 it imports MLflow and opens the store (a fresh store's tables take 1.7 s to create)
@@ -95,18 +96,38 @@ def _overall_metrics(evaluation_uri: str) -> dict[tuple[str, str], float]:
     return found
 
 
-def eval_metrics(evaluation_uri: str, classes: tuple[str, ...]) -> dict[str, float]:
-    """eval_accuracy, eval_log_loss and eval_f1_<class> as TFMA computed them, and
-    eval_f1_macro, their unweighted mean (what macro F1 is)."""
+def eval_metrics(evaluation_uri: str, matrix: dict | None = None) -> dict[str, float]:
+    """eval_accuracy and eval_log_loss as TFMA computed them; from TFMA's confusion
+    `matrix` (`confusion_matrix`), eval_f1_<class> and eval_f1_macro, their unweighted
+    mean (what macro F1 is)."""
     found = _overall_metrics(evaluation_uri)
     out = {"eval_accuracy": found[("sparse_categorical_accuracy", "")]}
     if ("sparse_categorical_crossentropy", "") in found:
         out["eval_log_loss"] = found[("sparse_categorical_crossentropy", "")]
-    f1 = {cls: found.get(("f1_score", f"classId:{i}")) for i, cls in enumerate(classes)}
-    out.update({f"eval_f1_{cls}": value for cls, value in f1.items() if value is not None})
-    if f1 and None not in f1.values():
-        out["eval_f1_macro"] = sum(f1.values()) / len(f1)
+    if matrix:
+        classes = matrix["classes"]
+        f1 = f1_per_class(matrix["matrix"])
+        out.update({f"eval_f1_{cls}": value for cls, value in zip(classes, f1, strict=True)})
+        out["eval_f1_macro"] = sum(f1) / len(f1)
     return out
+
+
+def f1_per_class(matrix: list[list[int]]) -> list[float]:
+    """F1 of each class from a confusion matrix (rows: true class, columns: the argmax),
+    0 where a class is neither present nor predicted (sklearn's zero_division=0).
+
+    Derived, not asked of TFMA: TFMA computes per-class F1 only by binarizing each class,
+    a Python pass over every eval row per class, which made the Evaluator's time grow
+    with the classes; the matrix it computes anyway holds the same counts, and the
+    argmax is how the Lightning side (sklearn) counts a prediction.
+    """
+    scores = []
+    for i, row in enumerate(matrix):
+        true_positive = row[i]
+        predicted = sum(r[i] for r in matrix)
+        denominator = sum(row) + predicted
+        scores.append(2 * true_positive / denominator if denominator else 0.0)
+    return scores
 
 
 def confusion_matrix(evaluation_uri: str, classes: tuple[str, ...]) -> dict | None:
@@ -208,9 +229,9 @@ def gather(
     evaluation = evaluator.outputs.get("evaluation") if evaluator else None
     if evaluation:
         uri = evaluation[0].uri
-        metrics += [(k, v, 0) for k, v in eval_metrics(uri, contract.classes).items()]
-        metrics += [(k, v, 0) for k, v in (baseline_metrics or {}).items()]
         matrix = confusion_matrix(uri, contract.classes)
+        metrics += [(k, v, 0) for k, v in eval_metrics(uri, matrix).items()]
+        metrics += [(k, v, 0) for k, v in (baseline_metrics or {}).items()]
         blessing = evaluator.outputs.get("blessing")
         if blessing:
             blessed = blessing[0].custom_properties["blessed"].int_value

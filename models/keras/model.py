@@ -31,21 +31,44 @@ if str(_SKIP_TF_KERAS) not in map(str, autograph_config.CONVERSION_RULES):
     autograph_config.CONVERSION_RULES = (_SKIP_TF_KERAS, *autograph_config.CONVERSION_RULES)
 
 EXAMPLES = tf.TensorSpec([None], tf.string, name="examples")
+# tfx_bsl's own default buffer when TensorFlowDatasetOptions shuffles.
+SHUFFLE_BUFFER_ROWS = 10_000
 
 
 def _dataset(
-    files: list[str], fn_args: FnArgs, tf_out, cfg: dict, shuffle: bool
+    files: list[str],
+    fn_args: FnArgs,
+    tf_out: tft.TFTransformOutput,
+    tft_layer,
+    cfg: dict,
+    shuffle: bool,
 ) -> tf.data.Dataset:
+    """(transformed features, label index) batches of the raw examples in `files`,
+    through `tft_layer`, the transform graph the model carries (`make_signatures`).
+
+    Transform does not materialize the window (`materialize=False`, pipelines/tfx): the
+    first epoch maps the raw batches through the transform graph, as serving does, and
+    caches the result in memory; each later epoch reshuffles the cached rows. Not
+    mapping every epoch: each new iterator over the transform graph re-initializes it.
+    """
     # One pass per epoch: Keras re-iterates a finite dataset each epoch.
     options = tfxio.TensorFlowDatasetOptions(
-        batch_size=cfg["batch_size"],
-        label_key=transformed_name(cfg["label"]),
-        num_epochs=1,
-        shuffle=shuffle,
-        shuffle_seed=cfg["seed"],
+        batch_size=cfg["batch_size"], num_epochs=1, shuffle=False
     )
-    return fn_args.data_accessor.tf_dataset_factory(
-        files, options, tf_out.transformed_metadata.schema
+    raw = fn_args.data_accessor.tf_dataset_factory(files, options, tf_out.raw_metadata.schema)
+    label = transformed_name(cfg["label"])
+
+    def features_and_label(raw_features: dict) -> tuple[dict, tf.Tensor]:
+        features = tft_layer(raw_features)
+        return features, features.pop(label)
+
+    transformed = raw.map(features_and_label, num_parallel_calls=tf.data.AUTOTUNE).cache()
+    if not shuffle:
+        return transformed
+    return (
+        transformed.unbatch()
+        .shuffle(SHUFFLE_BUFFER_ROWS, seed=cfg["seed"], reshuffle_each_iteration=True)
+        .batch(cfg["batch_size"])
     )
 
 
@@ -97,14 +120,12 @@ def _raw_input(value: tf.Tensor, spec) -> tf.Tensor | tf.SparseTensor:
 
 
 def make_signatures(model: keras.Model, tf_out: tft.TFTransformOutput, cfg: dict) -> dict:
-    """The SavedModel's signatures (module docstring).
+    """The SavedModel's signatures (module docstring), around `model.tft_layer`.
 
     `autograph=False`: their Python branches are on static values only, and AutoGraph
     would otherwise rewrite each one (and what it calls) while saving: about 1 s of the
     Trainer here; exempting tf_keras (above) saves the other 3 s.
     """
-    # Attached to the model so the transform graph's assets are saved with it.
-    model.tft_layer = tf_out.transform_features_layer()
     raw_spec = tf_out.raw_feature_spec()
     serving_spec = {k: v for k, v in raw_spec.items() if k != cfg["label"]}
     classes = tf.constant(cfg["classes"])
@@ -157,13 +178,16 @@ def make_signatures(model: keras.Model, tf_out: tft.TFTransformOutput, cfg: dict
 
 
 def run_fn(fn_args: FnArgs) -> None:
-    """Train on the transformed train split, early-stop on eval loss, save with signatures."""
+    """Train on the train split, transformed, early-stop on eval loss, save with signatures."""
     cfg = fn_args.custom_config
     keras.utils.set_random_seed(cfg["seed"])
     tf_out = tft.TFTransformOutput(fn_args.transform_output)
-    train = _dataset(fn_args.train_files, fn_args, tf_out, cfg, shuffle=True)
-    evaluation = _dataset(fn_args.eval_files, fn_args, tf_out, cfg, shuffle=False)
+    tft_layer = tf_out.transform_features_layer()
+    train = _dataset(fn_args.train_files, fn_args, tf_out, tft_layer, cfg, shuffle=True)
+    evaluation = _dataset(fn_args.eval_files, fn_args, tf_out, tft_layer, cfg, shuffle=False)
     model = build_model(cfg, tf_out)
+    # Attached to the model so the transform graph's assets are saved with it.
+    model.tft_layer = tft_layer
     model.fit(
         train,
         validation_data=evaluation,

@@ -39,7 +39,7 @@ from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
 )
 from tfx.orchestration.metadata import sqlite_metadata_connection_config
 from tfx.orchestration.pipeline import Pipeline
-from tfx.proto import example_gen_pb2, pusher_pb2, range_config_pb2
+from tfx.proto import example_gen_pb2, pusher_pb2, range_config_pb2, transform_pb2
 from tfx.types import Channel, standard_artifacts
 
 from components.shared.contract import REPO_ROOT, Contract
@@ -68,8 +68,10 @@ def pipeline_name(contract: Contract) -> str:
 
 
 def eval_config(contract: Contract, min_accuracy: float | None = None) -> tfma.EvalConfig:
-    """Accuracy gates (absolute floor, allowed drop against the last blessed model) and
-    per-class metrics. `min_accuracy`: the floor when the runner raised it above the
+    """Accuracy gates (absolute floor, allowed drop against the last blessed model), log
+    loss and the confusion matrix, from which the run's record derives per-class F1
+    (components/tfx/mlflow_record.py: binarizing each class in TFMA costs a pass per
+    class). `min_accuracy`: the floor when the runner raised it above the
     contract's (to beat the majority-class baseline, components/shared/baseline.py)."""
     floor = contract.min_accuracy if min_accuracy is None else min_accuracy
     accuracy = tfma.MetricConfig(
@@ -101,17 +103,6 @@ def eval_config(contract: Contract, min_accuracy: float | None = None) -> tfma.E
                     tfma.MetricConfig(class_name=LOG_LOSS),
                     tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
                 ]
-            ),
-            # Per-class precision and recall, class i = contract.classes[i].
-            tfma.MetricsSpec(
-                metrics=[
-                    tfma.MetricConfig(class_name="Precision"),
-                    tfma.MetricConfig(class_name="Recall"),
-                    tfma.MetricConfig(class_name="F1Score"),
-                ],
-                binarize=tfma.BinarizationOptions(
-                    class_ids={"values": list(range(len(contract.classes)))}
-                ),
             ),
         ],
     )
@@ -270,6 +261,12 @@ def create_pipeline(
         # rolling window) and a resolver feeds the last cache back in: not wired here,
         # so writing it would be a pass for nothing.
         disable_analyzer_cache=True,
+        # Analyze train only and write no transformed copy of the window: the Trainer
+        # maps raw batches through the transform graph (models/keras/model.py), as
+        # serving does, instead of a pass that encodes and writes every row to read it
+        # back. An empty `transform` list is what keeps Beam from transforming anyway.
+        materialize=False,
+        splits_config=transform_pb2.SplitsConfig(analyze=["train"]),
     )
     # Transform consumes no gate output, so make the order explicit: a failed gate
     # fails the run before Transform (and so Trainer) can start.
@@ -278,7 +275,7 @@ def create_pipeline(
     hp = contract.hyperparameters
     trainer = Trainer(
         module_file=str(TRAINER_MODULE),
-        examples=transform.outputs["transformed_examples"],
+        examples=examples,
         transform_graph=transform.outputs["transform_graph"],
         custom_config={
             **feature_config(contract),

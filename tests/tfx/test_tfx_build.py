@@ -164,3 +164,20 @@ def test_importing_the_tfx_runner_leaves_torch_out():
         cwd=Path(__file__).resolve().parents[2],
     ).stdout.strip()
     assert out == "False"
+
+
+def test_per_class_f1_from_tfmas_confusion_matrix_is_sklearns():
+    """The TFX run's eval_f1_<class> comes from the confusion matrix: the same numbers as
+    the Lightning side's sklearn f1_score on the same predictions, an absent class too."""
+    import numpy as np
+    from sklearn.metrics import confusion_matrix, f1_score
+
+    from components.tfx.mlflow_record import f1_per_class
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 200)
+    predicted = np.where(rng.random(200) < 0.7, truth, rng.integers(0, 3, 200))
+    labels = [0, 1, 2, 3]  # class 3: never true, never predicted
+    matrix = confusion_matrix(truth, predicted, labels=labels).tolist()
+    expected = f1_score(truth, predicted, labels=labels, average=None, zero_division=0)
+    assert f1_per_class(matrix) == pytest.approx(list(expected))
