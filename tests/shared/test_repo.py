@@ -3,6 +3,7 @@ a valid workflow, lint-clean code, a lock that pins everything and leaves CUDA o
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -89,3 +90,32 @@ def test_protobuf_runs_a_compiled_implementation():
     from google.protobuf.internal import api_implementation
 
     assert api_implementation.Type() in ("cpp", "upb")
+
+
+def test_setup_compiled_every_module_the_wings_import():
+    """`make setup` leaves the packages' tests and the Vertex AI clients uncompiled
+    (scripts/setup.sh): nothing a run imports may be among them, or every process would
+    compile it again where PYTHONDONTWRITEBYTECODE is set."""
+    import importlib.util
+    import sysconfig
+
+    from components.shared import stacks
+
+    modules = ["mlflow", *(m for s in stacks.load().values() for m in s.imports)]
+    script = (
+        "import importlib, sys\n"
+        "for name in sys.argv[1:]: importlib.import_module(name)\n"
+        "for m in list(sys.modules.values()): print(getattr(m, '__file__', None) or '')"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-c", script, *modules],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    ).stdout.split()
+    site = sysconfig.get_paths()["purelib"]
+    imported = [f for f in listed if f.startswith(site) and f.endswith(".py")]
+    uncompiled = [f for f in imported if not Path(importlib.util.cache_from_source(f)).exists()]
+    assert len(imported) > 1000
+    assert not uncompiled, uncompiled[:10]
