@@ -8,7 +8,7 @@ WORKDIR ?= runs
 CONTRACT ?=
 WITH_CONTRACT := $(if $(CONTRACT),--contract $(CONTRACT))
 
-.PHONY: setup lock run replay project report ui screenshots tensorboard test test-quick bench bench-scale bench-serve lint format contract-artifacts clean
+.PHONY: setup lock run replay project report ui screenshots tensorboard test test-quick bench bench-scale bench-serve bench-speedups lint format contract-artifacts clean
 
 setup:  ## create .venv from the locks of the stacks in stacks.toml (returns at once when already done)
 	@scripts/setup.sh
@@ -52,6 +52,9 @@ bench-scale: setup  ## each pipeline on 10k, 100k and 1M generated rows; $(WORKD
 
 bench-serve: setup  ## every champion behind every server under 1, 8 and 32 clients; $(WORKDIR)/bench/serve.md
 	$(PY) -m benchmarks.serve $(WITH_CONTRACT) --workdir $(WORKDIR)
+
+bench-speedups: setup  ## each pipeline cold with each speed-up of its run machinery off; $(WORKDIR)/bench/speedups.md
+	$(PY) -m benchmarks.speedups --workdir $(WORKDIR)
 
 project: setup  ## a new project from this template: make project DEST=../my-project (copier asks the rest)
 	@[[ -n "$(DEST)" ]] || { echo "make project: say where, e.g. make project DEST=../my-project" >&2; exit 1; }

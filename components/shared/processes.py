@@ -18,6 +18,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import NoReturn
 
+from components.shared import speedups
+
 
 @contextmanager
 def exclusive_lock(path: Path) -> Iterator[bool]:
@@ -99,8 +101,9 @@ def exit_without_final_collection(code: int) -> NoReturn:
     its child's exit waited for it too). Frozen objects are left to the OS; atexit
     handlers, buffered output and logging still run as usual.
     """
-    gc.disable()
-    gc.freeze()
+    if speedups.enabled("exit-without-gc"):
+        gc.disable()
+        gc.freeze()
     sys.exit(code)
 
 
@@ -127,11 +130,18 @@ class WaitingChild:
         self._sent = False
         self.error: str | None = None
         self._child: subprocess.Popen | None = None
+        self._argv = [sys.executable, "-m", module, *args]
+        self._cwd = repo_root
+        # Off (make bench-speedups): started with its job, its preparation then waited for.
+        if speedups.enabled("early-children"):
+            self._start()
+
+    def _start(self) -> None:
         try:
             self._child = subprocess.Popen(
-                [sys.executable, "-m", module, *args],
-                cwd=repo_root,
-                env={**os.environ, "PYTHONPATH": str(repo_root)},
+                self._argv,
+                cwd=self._cwd,
+                env={**os.environ, "PYTHONPATH": str(self._cwd)},
                 stdin=subprocess.PIPE,
                 stdout=self._out,
                 stderr=self._log,
@@ -142,10 +152,15 @@ class WaitingChild:
 
     @property
     def started(self) -> bool:
-        return self._child is not None
+        """Running, or to be started with its job; False: it could not start (`error`)."""
+        return self.error is None
 
     def send(self, job: dict) -> None:
         """Hand the child its job (once)."""
+        if self._child is None:
+            self._start()
+            if self._child is None:
+                return
         self._sent = True
         try:
             self._child.stdin.write(json.dumps(job) + "\n")
@@ -156,6 +171,10 @@ class WaitingChild:
     def wait(self, timeout: float = 900) -> tuple[int, str, str]:
         """(exit code, stdout, the last lines of stderr) once the child has exited; a
         child still running after `timeout` s is killed."""
+        if self._child is None:  # never started: no job, or it could not start
+            self._out.close()
+            self._log.close()
+            return (0, "", "") if self.error is None else (1, "", self.error)
         if not self._sent:
             self._child.stdin.close()
         try:
@@ -173,7 +192,7 @@ class WaitingChild:
     def cancel(self) -> None:
         """No job for it: the child exits unused; a job handed over and not waited for
         is stopped."""
-        if self._child is None or self._log.closed:
+        if self._log.closed:
             return
         if self._sent:
             self._child.kill()

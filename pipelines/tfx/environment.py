@@ -8,6 +8,8 @@ import os
 import sys
 import warnings
 
+from components.shared import speedups
+
 _VERBOSE = logging.getLogger().isEnabledFor(logging.DEBUG)
 # TF's C++ logs are quiet unless asked for (--verbose). Level 3, not 2: importing TF
 # logs three ERROR lines ("Unable to register cuFFT/cuDNN/cuBLAS factory") on a machine
@@ -23,4 +25,5 @@ if not _VERBOSE:
 # reaches it through BulkInferrer even though no component here runs inference. Beam
 # treats that module as optional (apache_beam/ml/inference/base.py: `except ImportError:
 # ModelManager = None`), so it is left out unless already loaded (docs/tfx.md, "Speed").
-sys.modules.setdefault("apache_beam.ml.inference.model_manager", None)  # type: ignore[arg-type]
+if speedups.enabled("module-stubs"):
+    sys.modules.setdefault("apache_beam.ml.inference.model_manager", None)  # type: ignore[arg-type]

@@ -8,9 +8,11 @@ import sys
 
 import pandas as pd
 
-from benchmarks import measure, scale, scale_data
+from benchmarks import measure, scale, scale_data, speedups
 from components.shared.contract import load_contract
 from components.shared.dataset import load_split
+from components.shared.processes import WaitingChild
+from components.shared.speedups import OFF_VARIABLE
 
 
 def test_a_measured_child_reports_its_memory_and_cpu(tmp_path):
@@ -115,3 +117,32 @@ def test_each_stack_is_set_against_its_peer_per_size_tfx_by_its_faster_mode():
     table = scale.markdown({"machine": {"date": "d", "cpu": "c", "cores": 2, "memory_gib": 1},
                             "training": {"epochs": 2}, **scale.summarize(results)})  # fmt: skip
     assert "| lightning | 10,000 | 1.50 | ≤ 1.0 |" in table
+
+
+def test_each_speedup_is_set_against_every_speedup_on():
+    walls = {"tfx": {speedups.ALL_ON: [30.0, 32.0, 31.0], "early-children": [33.5, 34.0, 35.0]}}
+    rows = speedups.costs(walls)
+    assert rows == [
+        {"stack": "tfx", "speedup": speedups.ALL_ON, "wall_s": 31.0, "saves_s": None},
+        {"stack": "tfx", "speedup": "early-children", "wall_s": 34.0, "saves_s": 3.0},
+    ]
+    table = speedups.markdown({"machine": measure.machine(), "repeats": 3, "rows": rows})
+    assert "| tfx | early-children off | 34.0 | 3.0 |" in table
+
+
+def test_a_waiting_child_with_early_start_switched_off_starts_with_its_job(monkeypatch):
+    """`make bench-speedups` measures the early start by switching it off: the child must
+    then start at send() and still do its job; one that gets no job never starts."""
+    monkeypatch.setenv(OFF_VARIABLE, "early-children")
+    child = WaitingChild("json.tool", [])
+    assert child.started and child._child is None
+    child.send({"job": 1})
+    code, stdout, _ = child.wait(timeout=60)
+    assert code == 0 and '"job": 1' in stdout
+    unused = WaitingChild("json.tool", [])
+    unused.cancel()
+    assert unused._child is None
+    monkeypatch.setenv(OFF_VARIABLE, "")
+    early = WaitingChild("json.tool", [])
+    assert early._child is not None
+    early.cancel()

@@ -1,0 +1,114 @@
+"""`make bench-speedups`: what each speed-up of the run machinery still pays.
+
+Each pipeline runs cold on the shipped contract with every speed-up on, and once with
+each of its speed-ups off (PIPELINES_SPEEDUPS_OFF, components/shared/speedups.py),
+interleaved over --repeats rounds so the machine's drift hits all alike. Reports the
+median wall time of each and what switching each one off costs; a speed-up that costs
+nothing when off no longer pays. The unchanged-run fingerprint is `make bench`'s
+(unchanged rerun against `--force` rerun). Writes <workdir>/bench/speedups.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+from benchmarks.bench import present_stacks
+from benchmarks.measure import isolated_env, machine, run_measured
+from components.shared.speedups import OFF_VARIABLE
+
+# Each stack's speed-ups, as the code names them (speedups.enabled). Where they live:
+# early-children components/shared/processes.py (WaitingChild), the TFX runner's two
+# children; exit-without-gc the same module, every CLI process; module-stubs
+# pipelines/tfx/environment.py.
+SPEEDUPS = {
+    "tfx": ["early-children", "exit-without-gc", "module-stubs"],
+    "lightning": ["exit-without-gc"],
+}
+ALL_ON = "all on"
+
+
+def run_speedups(workdir: Path, stacks: list[str], repeats: int) -> dict:
+    out = Path(workdir) / "bench"
+    work, log = out / "speedups-work", out / "speedups.log"
+    log.unlink(missing_ok=True)
+    walls: dict[str, dict[str, list[float]]] = {s: {} for s in stacks}
+    for i in range(repeats):
+        for stack in stacks:
+            for variant in [ALL_ON, *SPEEDUPS[stack]]:
+                workdir_i = work / f"{stack}-{variant.replace(' ', '-')}-{i}"
+                shutil.rmtree(workdir_i, ignore_errors=True)
+                env = isolated_env()
+                env[OFF_VARIABLE] = "" if variant == ALL_ON else variant
+                command = [sys.executable, "-m", "pipelines", stack, "--workdir", workdir_i]
+                sample = run_measured(command, log, env)
+                if sample.returncode != 0:
+                    raise SystemExit(f"bench-speedups: {stack}, {variant} off exited "
+                                     f"{sample.returncode}; see {log}")  # fmt: skip
+                walls[stack].setdefault(variant, []).append(sample.wall_s)
+                label = "every speed-up on" if variant == ALL_ON else f"{variant} off"
+                print(f"bench-speedups: {stack}, round {i + 1}, {label}: "
+                      f"{sample.wall_s:.1f} s", flush=True)  # fmt: skip
+    result = {"machine": machine(), "repeats": repeats, "rows": costs(walls)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "speedups.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / "speedups.md").write_text(markdown(result))
+    return result
+
+
+def _median(walls: list[float]) -> float:
+    return round(statistics.median(walls), 2)
+
+
+def costs(walls: dict[str, dict[str, list[float]]]) -> list[dict]:
+    """Per stack and speed-up: the median wall time with it off, and the difference to
+    the median with every speed-up on (what the speed-up saves)."""
+    rows = []
+    for stack, by_variant in walls.items():
+        on = _median(by_variant[ALL_ON])
+        for variant, samples in by_variant.items():
+            off = _median(samples)
+            rows.append({"stack": stack, "speedup": variant, "wall_s": off,
+                         "saves_s": None if variant == ALL_ON else round(off - on, 2)})  # fmt: skip
+    return rows
+
+
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    lines = [
+        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; "
+        f"medians of {result['repeats']} cold runs each, interleaved.",
+        "",
+        "| stack | run | wall s | saved by the speed-up, s |",
+        "|---|---|---:|---:|",
+    ]
+    for row in result["rows"]:
+        label = "every speed-up on" if row["speedup"] == ALL_ON else f"{row['speedup']} off"
+        saves = "—" if row["saves_s"] is None else f"{row['saves_s']:.1f}"
+        lines.append(f"| {row['stack']} | {label} | {row['wall_s']:.1f} | {saves} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.speedups",
+        description="Each pipeline cold with every speed-up on, and with each one off.",
+    )
+    parser.add_argument("--workdir", type=Path, default=Path("runs"), help="default: runs/")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds (default: 3)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    stacks = [s for s in present_stacks() if s in SPEEDUPS]
+    result = run_speedups(args.workdir.resolve(), stacks, args.repeats)
+    print(markdown(result))
+    print(f"bench-speedups: written to {args.workdir / 'bench'}/speedups.{{json,md}}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
