@@ -12,6 +12,20 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 
+class _Rows(TensorDataset):
+    """Rows as tensors, fetched a batch at a time: the DataLoader hands `__getitems__`
+    (PyTorch's batched fetch) the batch's indices, one indexing op per tensor, instead
+    of a call per row and a stack of the rows (several times faster per epoch)."""
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, ...]:
+        return tuple(tensor[indices] for tensor in self.tensors)
+
+
+def _as_batch(batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """The DataLoader's collate step: `_Rows.__getitems__` already returns a batch."""
+    return batch
+
+
 class TabularDataModule(pl.LightningDataModule):
     """Already-preprocessed arrays; the data is a few hundred rows, so loading happens in
     the main process (num_workers=0) and the arrays travel to DDP workers by pickling."""
@@ -26,8 +40,8 @@ class TabularDataModule(pl.LightningDataModule):
         seed: int,
     ) -> None:
         super().__init__()
-        self.train_set = TensorDataset(torch.from_numpy(x_train), torch.from_numpy(y_train))
-        self.eval_set = TensorDataset(torch.from_numpy(x_eval), torch.from_numpy(y_eval))
+        self.train_set = _Rows(torch.from_numpy(x_train), torch.from_numpy(y_train))
+        self.eval_set = _Rows(torch.from_numpy(x_eval), torch.from_numpy(y_eval))
         self.batch_size = batch_size
         self.seed = seed
 
@@ -36,11 +50,15 @@ class TabularDataModule(pl.LightningDataModule):
         # DDP Lightning swaps in a DistributedSampler seeded by seed_everything.
         generator = torch.Generator().manual_seed(self.seed)
         return DataLoader(
-            self.train_set, batch_size=self.batch_size, shuffle=True, generator=generator
+            self.train_set,
+            batch_size=self.batch_size,
+            shuffle=True,
+            generator=generator,
+            collate_fn=_as_batch,
         )
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.eval_set, batch_size=256)
+        return DataLoader(self.eval_set, batch_size=256, collate_fn=_as_batch)
 
 
 class Classifier(pl.LightningModule):
