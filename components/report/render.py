@@ -237,7 +237,8 @@ def _browser(results: dict[str, dict]) -> str:
 
 
 def _performance(bench_dir: Path | None, out_dir: Path) -> str:
-    """The latest `make bench` and `make bench-scale` results, when there are any."""
+    """The latest `make bench`, `make bench-scale` and `make bench-speedups` results, when
+    there are any."""
     parts = []
     if bench_dir is not None and (bench_dir / "bench.md").exists():
         parts += ["### Against the frameworks' own minimal use (`make bench`)\n",
@@ -247,6 +248,9 @@ def _performance(bench_dir: Path | None, out_dir: Path) -> str:
             shutil.copy(bench_dir / "scale.png", out_dir / "scale.png")
         parts += ["### Scaling with the rows (`make bench-scale`)\n",
                   (bench_dir / "scale.md").read_text()]  # fmt: skip
+    if bench_dir is not None and (bench_dir / "speedups.md").exists():
+        parts += ["### What each speed-up still pays (`make bench-speedups`)\n",
+                  (bench_dir / "speedups.md").read_text()]  # fmt: skip
     if not parts:
         return "Not measured yet in this workdir: run `make bench` and `make bench-scale`.\n"
     return "\n".join(parts)
