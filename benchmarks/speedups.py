@@ -3,8 +3,9 @@
 Each pipeline runs cold on the shipped contract with every speed-up on, and once with
 each of its speed-ups off (PIPELINES_SPEEDUPS_OFF, components/shared/speedups.py),
 interleaved over --repeats rounds so the machine's drift hits all alike. Reports the
-median wall time of each and what switching each one off costs; a speed-up that costs
-nothing when off no longer pays. The unchanged-run fingerprint is `make bench`'s
+median wall time of each and what each saves, the median over the rounds of its run
+off against the all-on run of the same round; a speed-up that saves nothing no longer
+pays. The unchanged-run fingerprint is `make bench`'s
 (unchanged rerun against `--force` rerun). Writes <workdir>/bench/speedups.{json,md}.
 """
 
@@ -53,7 +54,7 @@ def run_speedups(workdir: Path, stacks: list[str], repeats: int) -> dict:
                 label = "every speed-up on" if variant == ALL_ON else f"{variant} off"
                 print(f"bench-speedups: {stack}, round {i + 1}, {label}: "
                       f"{sample.wall_s:.1f} s", flush=True)  # fmt: skip
-    result = {"machine": machine(), "repeats": repeats, "rows": costs(walls)}
+    result = {"machine": machine(), "repeats": repeats, "rows": costs(walls), "walls": walls}
     out.mkdir(parents=True, exist_ok=True)
     (out / "speedups.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "speedups.md").write_text(markdown(result))
@@ -65,15 +66,16 @@ def _median(walls: list[float]) -> float:
 
 
 def costs(walls: dict[str, dict[str, list[float]]]) -> list[dict]:
-    """Per stack and speed-up: the median wall time with it off, and the difference to
-    the median with every speed-up on (what the speed-up saves)."""
+    """Per stack and speed-up: the median wall time with it off, and what it saves: the
+    median over the rounds of (off - every speed-up on) in the same round, so the
+    machine's drift between rounds cancels out."""
     rows = []
     for stack, by_variant in walls.items():
-        on = _median(by_variant[ALL_ON])
+        on = by_variant[ALL_ON]
         for variant, samples in by_variant.items():
-            off = _median(samples)
-            rows.append({"stack": stack, "speedup": variant, "wall_s": off,
-                         "saves_s": None if variant == ALL_ON else round(off - on, 2)})  # fmt: skip
+            saves = [off - base for off, base in zip(samples, on, strict=True)]
+            rows.append({"stack": stack, "speedup": variant, "wall_s": _median(samples),
+                         "saves_s": None if variant == ALL_ON else _median(saves)})  # fmt: skip
     return rows
 
 
@@ -83,7 +85,7 @@ def markdown(result: dict) -> str:
         f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; "
         f"medians of {result['repeats']} cold runs each, interleaved.",
         "",
-        "| stack | run | wall s | saved by the speed-up, s |",
+        "| stack | run | wall s (median) | saved by the speed-up, s (median of the rounds) |",
         "|---|---|---:|---:|",
     ]
     for row in result["rows"]:

@@ -119,15 +119,16 @@ def test_each_stack_is_set_against_its_peer_per_size_tfx_by_its_faster_mode():
     assert "| lightning | 10,000 | 1.50 | ≤ 1.0 |" in table
 
 
-def test_each_speedup_is_set_against_every_speedup_on():
-    walls = {"tfx": {speedups.ALL_ON: [30.0, 32.0, 31.0], "early-children": [33.5, 34.0, 35.0]}}
+def test_each_speedup_is_set_against_every_speedup_on_in_the_same_round():
+    # Round 3 is slow for both: compared round by round, the drift cancels out.
+    walls = {"tfx": {speedups.ALL_ON: [30.0, 31.0, 40.0], "early-children": [33.5, 32.0, 41.0]}}
     rows = speedups.costs(walls)
     assert rows == [
         {"stack": "tfx", "speedup": speedups.ALL_ON, "wall_s": 31.0, "saves_s": None},
-        {"stack": "tfx", "speedup": "early-children", "wall_s": 34.0, "saves_s": 3.0},
+        {"stack": "tfx", "speedup": "early-children", "wall_s": 33.5, "saves_s": 1.0},
     ]
     table = speedups.markdown({"machine": measure.machine(), "repeats": 3, "rows": rows})
-    assert "| tfx | early-children off | 34.0 | 3.0 |" in table
+    assert "| tfx | early-children off | 33.5 | 1.0 |" in table
 
 
 def test_a_waiting_child_with_early_start_switched_off_starts_with_its_job(monkeypatch):
