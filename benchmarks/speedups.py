@@ -5,8 +5,8 @@ each of its speed-ups off (PIPELINES_SPEEDUPS_OFF, components/shared/speedups.py
 interleaved over --repeats rounds so the machine's drift hits all alike. Reports the
 median wall time of each and what each saves, the median over the rounds of its run
 off against the all-on run of the same round; a speed-up that saves nothing no longer
-pays. The unchanged-run fingerprint is `make bench`'s
-(unchanged rerun against `--force` rerun). Writes <workdir>/bench/speedups.{json,md}.
+pays. The unchanged-run fingerprint is `make bench`'s (unchanged rerun against `--force`
+rerun). Writes <workdir>/bench/speedups.{json,md}.
 """
 
 from __future__ import annotations
@@ -51,14 +51,17 @@ def run_speedups(workdir: Path, stacks: list[str], repeats: int) -> dict:
                     raise SystemExit(f"bench-speedups: {stack}, {variant} off exited "
                                      f"{sample.returncode}; see {log}")  # fmt: skip
                 walls[stack].setdefault(variant, []).append(sample.wall_s)
-                label = "every speed-up on" if variant == ALL_ON else f"{variant} off"
-                print(f"bench-speedups: {stack}, round {i + 1}, {label}: "
+                print(f"bench-speedups: {stack}, round {i + 1}, {_label(variant)}: "
                       f"{sample.wall_s:.1f} s", flush=True)  # fmt: skip
     result = {"machine": machine(), "repeats": repeats, "rows": costs(walls), "walls": walls}
     out.mkdir(parents=True, exist_ok=True)
     (out / "speedups.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "speedups.md").write_text(markdown(result))
     return result
+
+
+def _label(variant: str) -> str:
+    return "every speed-up on" if variant == ALL_ON else f"{variant} off"
 
 
 def _median(walls: list[float]) -> float:
@@ -89,9 +92,10 @@ def markdown(result: dict) -> str:
         "|---|---|---:|---:|",
     ]
     for row in result["rows"]:
-        label = "every speed-up on" if row["speedup"] == ALL_ON else f"{row['speedup']} off"
         saves = "—" if row["saves_s"] is None else f"{row['saves_s']:.1f}"
-        lines.append(f"| {row['stack']} | {label} | {row['wall_s']:.1f} | {saves} |")
+        lines.append(
+            f"| {row['stack']} | {_label(row['speedup'])} | {row['wall_s']:.1f} | {saves} |"
+        )
     return "\n".join(lines) + "\n"
 
 
