@@ -23,11 +23,10 @@ from benchmarks.measure import isolated_env, machine, run_measured
 from components.shared.speedups import OFF_VARIABLE
 
 # Each stack's speed-ups, as the code names them (speedups.enabled). Where they live:
-# early-children components/shared/processes.py (WaitingChild), the TFX runner's two
-# children; exit-without-gc the same module, every CLI process; module-stubs
+# exit-without-gc components/shared/processes.py, every CLI process; module-stubs
 # pipelines/tfx/environment.py.
 SPEEDUPS = {
-    "tfx": ["early-children", "exit-without-gc", "module-stubs"],
+    "tfx": ["exit-without-gc", "module-stubs"],
     "lightning": ["exit-without-gc"],
 }
 ALL_ON = "all on"

@@ -107,12 +107,11 @@ def exit_without_final_collection(code: int) -> NoReturn:
     sys.exit(code)
 
 
-class WaitingChild:
-    """`python -m MODULE ARGS` started before its input exists, taking one JSON job on its
-    stdin: it imports and opens what it needs while the parent works, on a core the
-    parent leaves idle, and the parent waits only for the job itself. The child calls
-    `lower_priority()` first and reads the job with `read_job()`; no job (stdin closed)
-    means exit unused.
+class JobChild:
+    """`python -m MODULE ARGS`, started when it is handed its job (one JSON line on its
+    stdin), so that the parent can do other work, or wait for several, meanwhile; and a
+    child, not a thread, where the job can abort its process. The child calls
+    `lower_priority()` first and reads the job with `read_job()`.
 
     Its output goes to files, not pipes: a chatty child must not block on a full pipe
     while the parent is busy elsewhere.
@@ -127,14 +126,10 @@ class WaitingChild:
         else:
             Path(log).parent.mkdir(parents=True, exist_ok=True)
             self._log = open(log, "a+")  # noqa: SIM115 - closed in wait()
-        self._sent = False
         self.error: str | None = None
         self._child: subprocess.Popen | None = None
         self._argv = [sys.executable, "-m", module, *args]
         self._cwd = repo_root
-        # Off (make bench-speedups): started with its job, its preparation then waited for.
-        if speedups.enabled("early-children"):
-            self._start()
 
     def _start(self) -> None:
         try:
@@ -150,23 +145,17 @@ class WaitingChild:
         except OSError as exc:
             self.error = f"{type(exc).__name__}: {exc}"
 
-    @property
-    def started(self) -> bool:
-        """Running, or to be started with its job; False: it could not start (`error`)."""
-        return self.error is None
-
-    def send(self, job: dict) -> None:
-        """Hand the child its job (once)."""
+    def send(self, job: dict) -> bool:
+        """Start the child with its job (once); False when it could not start (`error`)."""
+        self._start()
         if self._child is None:
-            self._start()
-            if self._child is None:
-                return
-        self._sent = True
+            return False
         try:
             self._child.stdin.write(json.dumps(job) + "\n")
             self._child.stdin.close()
-        except OSError:  # it died while waiting: its stderr says why, in wait()
+        except OSError:  # it died at once: its stderr says why, in wait()
             pass
+        return True
 
     def wait(self, timeout: float = 900) -> tuple[int, str, str]:
         """(exit code, stdout, the last lines of stderr) once the child has exited; a
@@ -175,8 +164,6 @@ class WaitingChild:
             self._out.close()
             self._log.close()
             return (0, "", "") if self.error is None else (1, "", self.error)
-        if not self._sent:
-            self._child.stdin.close()
         try:
             self._child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -190,18 +177,17 @@ class WaitingChild:
         return self._child.returncode, stdout, last
 
     def cancel(self) -> None:
-        """No job for it: the child exits unused; a job handed over and not waited for
-        is stopped."""
+        """A job handed over and not waited for is stopped; the files are closed."""
         if self._log.closed:
             return
-        if self._sent:
+        if self._child is not None:
             self._child.kill()
         self.wait()
 
 
 def lower_priority() -> None:
-    """In the child of a WaitingChild, first: its preparation must not take CPU from the
-    parent's own work (both children and the parent at once are three on two cores)."""
+    """In the child of a JobChild, first: its job must not take CPU from the parent's own
+    work (the TFX runner gathers its run's numbers while the TFLite export converts)."""
     try:
         os.nice(10)
     except OSError:
@@ -209,6 +195,6 @@ def lower_priority() -> None:
 
 
 def read_job() -> dict | None:
-    """In the child of a WaitingChild: the job, or None when the parent has none."""
+    """In the child of a JobChild: the job, or None when its stdin was closed empty."""
     line = sys.stdin.readline()
     return json.loads(line) if line.strip() else None

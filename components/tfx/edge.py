@@ -2,10 +2,10 @@
 
 `python -m components.tfx.edge --contract C --push DIR --transform-graph URI --out DIR`
 writes DIR/model.tflite and DIR/edge.json (agreement with the full SavedModel on the
-eval rows, size, latency). The pipeline runs it in a subprocess (`PendingExport`), started
-with the run and handed the push at its end: the TFLite converter can abort the whole
-process (an LLVM error on Keras 3 SavedModels), and an edge export that fails must leave
-the pipeline's result alone.
+eval rows, size, latency). The pipeline runs it after a push in a subprocess
+(`PendingExport`): the TFLite converter can abort the whole process (an LLVM error on
+Keras 3 SavedModels), and an edge export that fails must leave the pipeline's result
+alone.
 
 What it took, measured on TF 2.16 / Keras 3 / TFT 1.16:
 - `from_saved_model` on the pushed model aborts the process ("ReadVariableOp: missing
@@ -37,7 +37,7 @@ from components.shared.contract import Contract, load_contract
 from components.shared.dataset import load_split, read_raw_text, to_typed
 from components.shared.latency import latency_ms
 from components.shared.processes import (
-    WaitingChild,
+    JobChild,
     exit_without_final_collection,
     lower_priority,
     read_job,
@@ -201,19 +201,16 @@ def export(
 
 
 class PendingExport:
-    """An edge export in a child process, started before there is anything to export.
-
-    The child imports TensorFlow (4 s here) while the pipeline runs, on a core the
-    in-memory Beam runner leaves idle, then waits on its stdin for the push. A child, not
-    a thread: the TFLite converter can abort its process. `start` hands it the push and
-    returns the function that waits for the result; `cancel` lets it exit unused.
+    """An edge export in a child process, not a thread: the TFLite converter can abort
+    its process. `start` hands it the push and returns the function that waits for the
+    result; `cancel` stops one not waited for.
     """
 
     def __init__(self, contract: Contract, out_dir: Path) -> None:
         self.out_dir = Path(out_dir)
         self.record = self.out_dir / "edge.json"
         args = ["--contract", str(contract.source), "--out", str(self.out_dir)]
-        self._child = WaitingChild("components.tfx.edge", [*args, "--push-from-stdin"])
+        self._child = JobChild("components.tfx.edge", [*args, "--push-from-stdin"])
 
     def start(self, push_dir: Path, transform_graph_uri: str, eval_csv: Path) -> Callable[[], dict]:
         """Export `push_dir`, checked on the rows of `eval_csv` (the run's eval split);
@@ -225,16 +222,14 @@ class PendingExport:
             if previous.get("push") == str(push_dir) and "error" not in previous:
                 self.cancel()
                 return lambda: previous
-        if not self._child.started:
+        job = {
+            "push": str(push_dir),
+            "transform_graph": transform_graph_uri,
+            "eval_csv": str(eval_csv),
+        }
+        if not self._child.send(job):
             result = self._failed(push_dir, self._child.error or "not started")
             return lambda: result
-        self._child.send(
-            {
-                "push": str(push_dir),
-                "transform_graph": transform_graph_uri,
-                "eval_csv": str(eval_csv),
-            }
-        )
 
         def wait() -> dict:
             returncode, _, stderr = self._child.wait()
@@ -248,8 +243,7 @@ class PendingExport:
         return wait
 
     def cancel(self) -> None:
-        """Nothing to export (no push, or a failed run): the child exits unused; an
-        export already handed over and not waited for is stopped."""
+        """An export handed over and not waited for is stopped."""
         self._child.cancel()
 
     def _failed(self, push_dir: Path, error: str) -> dict:
@@ -268,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--push-from-stdin",
         action="store_true",
-        help="import TensorFlow first, then read {push, transform_graph} as one JSON line "
-        "from stdin (what the pipeline does); no line: exit 0 without exporting",
+        help="read {push, transform_graph, eval_csv} as one JSON line from stdin (what "
+        "the pipeline does); no line: exit 0 without exporting",
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -277,9 +271,6 @@ def main(argv: list[str] | None = None) -> int:
     eval_csv = None
     if args.push_from_stdin:
         lower_priority()
-        import tensorflow  # noqa: F401 - the point of waiting: imported before the push
-        import tensorflow_transform  # noqa: F401
-
         job = read_job()
         if job is None:
             return 0

@@ -4,10 +4,10 @@ every number read from what TFX wrote (MLMD, TFMA's output, the Trainer's Tensor
 logs), never recomputed from the data (per-class F1 is derived from TFMA's confusion
 matrix: `f1_per_class`).
 
-The run is written by a child process started with the pipeline run (`PendingRecord`):
-it imports MLflow and opens the store (a fresh store's tables take 1.7 s to create)
-while the pipeline runs. At the end the pipeline gathers the numbers from TFX's outputs
-(`gather`, which needs TensorFlow and TFMA) and hands them over as one JSON job.
+At the end of a run the pipeline gathers the numbers from TFX's outputs (`gather`, which
+needs TensorFlow and TFMA) and hands them, as one JSON job, to a child process that
+imports MLflow and writes them (`PendingRecord`), while the TFLite export converts in
+another: the TFX run itself never imports MLflow.
 
 The run spans the pipeline's own start and end, logs the shared split as its datasets,
 and, when Pusher pushed, registers the pushed SavedModel as `<model_name>-tfx`
@@ -32,7 +32,7 @@ from components.shared.dataset import load_split
 from components.shared.layout import Workdir
 from components.shared.outcome import Outcome
 from components.shared.processes import (
-    WaitingChild,
+    JobChild,
     exit_without_final_collection,
     lower_priority,
     read_job,
@@ -355,18 +355,17 @@ def register(push: dict, run_id: str, client: MlflowClient) -> str:
 
 
 class PendingRecord:
-    """`write` in a child process that opens the store while the pipeline runs."""
+    """`write` in a child process, started with its job."""
 
     def __init__(self, contract: Contract, workdir: Workdir, log: Path) -> None:
         args = ["--workdir", str(workdir.root), "--experiment", contract.experiment]
-        self._child = WaitingChild("components.tfx.mlflow_record", args, log=log)
+        self._child = JobChild("components.tfx.mlflow_record", args, log=log)
 
     def start(self, job: dict) -> Callable[[], dict[str, str]]:
         """Hand over the gathered run; returns what waits for `write`'s answer (and raises
         RuntimeError, naming the child's last words, when it could not be written)."""
-        if not self._child.started:
+        if not self._child.send(job):
             raise RuntimeError(self._child.error or "recorder not started")
-        self._child.send(job)
 
         def wait() -> dict[str, str]:
             returncode, stdout, stderr = self._child.wait(timeout=300)
@@ -386,18 +385,18 @@ def _flat(by_key: dict) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Write TFX runs to MLflow: open the store, then log the one JSON job "
-        "`gather` made, read from stdin; print its run id (and registered version) as JSON."
+        description="Write a TFX run to MLflow: log the one JSON job `gather` made, read "
+        "from stdin; print its run id (and registered version) as JSON."
     )
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--experiment", required=True)
     args = parser.parse_args(argv)
     lower_priority()
-    workdir = Workdir(args.workdir)
-    ensure_experiment(args.experiment, workdir)  # the store, before the job comes
     job = read_job()
     if job is None:
         return 0
+    workdir = Workdir(args.workdir)
+    ensure_experiment(args.experiment, workdir)
     print(json.dumps(write(job, workdir)))
     return 0
 

@@ -4,8 +4,7 @@ does everything around it that is not wiring.
 `run()` is what `python -m pipelines tfx` calls; it returns the CLI exit code. Around the
 run (whose caller, pipelines/tfx/cli.py, holds the workdir's lock): TFX's chatter in a log
 file, Beam's DirectRunner mode chosen by data size, the outcome read back from MLMD, and
-two child processes started with the run (the TFLite export and the MLflow recorder)
-that prepare on the core the in-memory runner leaves idle.
+two child processes at its end (the TFLite export of a push and the MLflow record).
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ from pipelines.tfx.pipeline import (
     pipeline_name,
 )
 
-if TYPE_CHECKING:  # optional at run time: MLflow may be absent (see _start_recorder)
+if TYPE_CHECKING:  # optional at run time: MLflow may be absent (see _recorder)
     from components.tfx.mlflow_record import PendingRecord
 
 
@@ -205,10 +204,9 @@ def _run_locked(
     data_sha256: str | None,
     portable: bool,
 ) -> int:
-    # Two children start with the run and prepare on the core the in-memory runner leaves
-    # idle: the TFLite export imports TensorFlow, the MLflow recorder opens its store.
+    # Handed their jobs at the end of the run; whatever stops the run stops them too.
     edge_export = edge.PendingExport(contract, workdir.edge(STACK, contract))
-    recorder = _start_recorder(contract, workdir)
+    recorder = _recorder(contract, workdir)
     try:
         # Taken before anything else is read: the record of a push must describe what
         # that run used. The data file is hashed once, and read at most once, per run.
@@ -438,8 +436,8 @@ def _start_edge_export(
     edge_export: edge.PendingExport, nodes: dict[str, reports.NodeRun], snap: Snapshot
 ) -> Callable[[], None] | None:
     """Hand the push to the TFLite export (components/tfx/edge.py), whose child process
-    started with the run and converts while the run is recorded in MLflow; returns what
-    waits for it and prints the result. A failure is a warning, kept in edge.json, and
+    converts while the run is recorded in MLflow; returns what waits for it and prints
+    the result. A failure is a warning, kept in edge.json, and
     never changes the run's exit code."""
     push_dir = _pushed_destination(nodes)
     if push_dir is None:
@@ -460,7 +458,7 @@ def _start_edge_export(
     return report
 
 
-def _start_recorder(contract: Contract, workdir: Workdir) -> PendingRecord | None:
+def _recorder(contract: Contract, workdir: Workdir) -> PendingRecord | None:
     """The MLflow recorder's child (components/tfx/mlflow_record.py), or None where MLflow
     is not installed: the TFX run itself does not need it."""
     if importlib.util.find_spec("mlflow") is None:

@@ -91,11 +91,11 @@ def test_the_performance_section_shows_the_latest_benchmarks(tmp_path):
     (bench / "bench.md").write_text("| TFX cold / official example cold | 0.61 |\n")
     (bench / "scale.md").write_text("![scaling](scale.png)\n| tfx in_memory | 10,000 |\n")
     (bench / "scale.png").write_bytes(b"\x89PNG\r\n")
-    (bench / "speedups.md").write_text("| tfx | early-children off | 34.0 | 3.0 |\n")
+    (bench / "speedups.md").write_text("| tfx | module-stubs off | 34.0 | 3.0 |\n")
     text = _performance(bench, out)
     assert "| TFX cold / official example cold | 0.61 |" in text
     assert "| tfx in_memory | 10,000 |" in text
-    assert "| tfx | early-children off | 34.0 | 3.0 |" in text
+    assert "| tfx | module-stubs off | 34.0 | 3.0 |" in text
     # The report links the plot beside itself, so it must be copied there.
     assert (out / "scale.png").read_bytes() == b"\x89PNG\r\n"
 

@@ -11,8 +11,7 @@ import pandas as pd
 from benchmarks import measure, scale, scale_data, speedups
 from components.shared.contract import load_contract
 from components.shared.dataset import load_split
-from components.shared.processes import WaitingChild
-from components.shared.speedups import OFF_VARIABLE
+from components.shared.processes import JobChild
 
 
 def test_a_measured_child_reports_its_memory_and_cpu(tmp_path):
@@ -121,29 +120,26 @@ def test_each_stack_is_set_against_its_peer_per_size_tfx_by_its_faster_mode():
 
 def test_each_speedup_is_set_against_every_speedup_on_in_the_same_round():
     # Round 3 is slow for both: compared round by round, the drift cancels out.
-    walls = {"tfx": {speedups.ALL_ON: [30.0, 31.0, 40.0], "early-children": [33.5, 32.0, 41.0]}}
+    walls = {"tfx": {speedups.ALL_ON: [30.0, 31.0, 40.0], "module-stubs": [33.5, 32.0, 41.0]}}
     rows = speedups.costs(walls)
     assert rows == [
         {"stack": "tfx", "speedup": speedups.ALL_ON, "wall_s": 31.0, "saves_s": None},
-        {"stack": "tfx", "speedup": "early-children", "wall_s": 33.5, "saves_s": 1.0},
+        {"stack": "tfx", "speedup": "module-stubs", "wall_s": 33.5, "saves_s": 1.0},
     ]
     table = speedups.markdown({"machine": measure.machine(), "repeats": 3, "rows": rows})
-    assert "| tfx | early-children off | 33.5 | 1.0 |" in table
+    assert "| tfx | module-stubs off | 33.5 | 1.0 |" in table
 
 
-def test_a_waiting_child_with_early_start_switched_off_starts_with_its_job(monkeypatch):
-    """`make bench-speedups` measures the early start by switching it off: the child must
-    then start at send() and still do its job; one that gets no job never starts."""
-    monkeypatch.setenv(OFF_VARIABLE, "early-children")
-    child = WaitingChild("json.tool", [])
-    assert child.started and child._child is None
-    child.send({"job": 1})
+def test_a_job_child_starts_with_its_job_and_an_unused_one_never_starts():
+    child = JobChild("json.tool", [])
+    assert child._child is None
+    assert child.send({"job": 1})
     code, stdout, _ = child.wait(timeout=60)
     assert code == 0 and '"job": 1' in stdout
-    unused = WaitingChild("json.tool", [])
+    unused = JobChild("json.tool", [])
     unused.cancel()
     assert unused._child is None
-    monkeypatch.setenv(OFF_VARIABLE, "")
-    early = WaitingChild("json.tool", [])
-    assert early._child is not None
-    early.cancel()
+    broken = JobChild("no_such_module_here", [])
+    assert broken.send({"job": 1})  # started; python says why it stopped
+    code, _, last = broken.wait(timeout=60)
+    assert code != 0 and "No module named no_such_module_here" in last
