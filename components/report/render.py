@@ -165,7 +165,7 @@ def _claims(claims: dict | None) -> str:
                 "agreement",
                 "max prob diff",
                 "1 row ms",
-                f"{next(iter(claims['edge'].values())).get('rows', '')} rows ms",
+                f"{next(iter(claims['edge'].values())).get('latency_batch_rows', '')} rows ms",
                 "full model, 1 row ms",
                 "preprocessing",
             ],

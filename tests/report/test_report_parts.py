@@ -49,7 +49,8 @@ def test_the_claims_section_reads_edge_and_tensorboard_files(tmp_path, contract)
     (edge / "edge.json").write_text(
         json.dumps(
             {"format": "tflite", "size_bytes": 2048, "agreement": 1.0, "rows": 94,
-             "max_abs_prob_diff": 1e-5, "latency_single_ms": 0.05, "latency_batch_ms": 0.1}
+             "max_abs_prob_diff": 1e-5, "latency_single_ms": 0.05, "latency_batch_ms": 0.1,
+             "latency_batch_rows": 64}
         )
     )  # fmt: skip
     if failed != exported:
@@ -72,6 +73,7 @@ def test_the_claims_section_reads_edge_and_tensorboard_files(tmp_path, contract)
             assert (lines > 0) == names_files, (claim, stack, lines)
     text = _claims(gathered)
     assert f"| {exported} | tflite | 2.0 | 1.000 |" in text
+    assert "| 64 rows ms |" in text  # the batch the stack timed, not its eval rows
     if failed != exported:
         assert f"| {failed} | onnx | failed: no onnx |" in text
     # Every orchestrator target stacks.toml names, with its status.

@@ -14,6 +14,7 @@ import pytest
 
 from components.shared.contract import load_contract
 from components.shared.dataset import load_split
+from components.shared.latency import LATENCY_BATCH_ROWS
 from tests.bad_data import KINDS
 from tests.conftest import run_cli, write_contract
 
@@ -143,6 +144,7 @@ def test_push_is_exported_to_tflite_that_agrees_with_it(good_run, workdir, contr
     assert result["agreement"] == 1.0 and result["max_abs_prob_diff"] < 1e-3
     assert 0 < result["size_bytes"] < 1_000_000
     assert result["latency_single_ms"] > 0 and result["latency_batch_ms"] > 0
+    assert result["latency_batch_rows"] == min(LATENCY_BATCH_ROWS, result["rows"])
     # Missing values (NaN, "") and an unseen category, through the .tflite alone, score
     # like the full SavedModel.
     columns = {
