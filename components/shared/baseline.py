@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.dummy import DummyClassifier
 from sklearn.metrics import accuracy_score, recall_score
 
@@ -37,12 +38,20 @@ def majority_baseline(
     train_labels: Sequence[str], eval_labels: Sequence[str], classes: Sequence[str]
 ) -> Baseline:
     """Fit the most-frequent-class predictor on the train labels, score it on eval's."""
-    train, eval_ = np.asarray(train_labels, dtype=str), np.asarray(eval_labels, dtype=str)
+    # Fitted on category codes: sklearn's np.unique over a million label strings copies
+    # them into a fixed-width array (tens of MB) or, as objects, compares them in Python.
+    # The names are sorted, so the codes order the classes as the strings would (ties).
+    train_s, eval_s = pd.Series(train_labels, dtype=object), pd.Series(eval_labels, dtype=object)
+    names = sorted({*classes, *train_s.unique(), *eval_s.unique()})
+    train = pd.Categorical(train_s, categories=names).codes
+    eval_ = pd.Categorical(eval_s, categories=names).codes
     dummy = DummyClassifier(strategy="most_frequent").fit(np.zeros((len(train), 1)), train)
     predicted = dummy.predict(np.zeros((len(eval_), 1)))
-    recall = recall_score(eval_, predicted, labels=list(classes), average=None, zero_division=0)
+    recall = recall_score(
+        eval_, predicted, labels=[names.index(c) for c in classes], average=None, zero_division=0
+    )
     return Baseline(
-        predicts=str(dummy.classes_[np.argmax(dummy.class_prior_)]),
+        predicts=str(names[dummy.classes_[np.argmax(dummy.class_prior_)]]),
         accuracy=float(accuracy_score(eval_, predicted)),
         recall={c: float(r) for c, r in zip(classes, recall, strict=True)},
     )
