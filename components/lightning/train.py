@@ -16,6 +16,7 @@ from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from pytorch_lightning.loggers import Logger, MLFlowLogger, TensorBoardLogger
 from pytorch_lightning.plugins.environments import TorchElasticEnvironment
 from pytorch_lightning.strategies import DDPStrategy, Strategy
+from torch import nn
 
 from components.shared.contract import Contract
 from models.lightning.module import Classifier, TabularDataModule
@@ -32,7 +33,9 @@ if "tensorflow" not in sys.modules:
 
 @dataclass
 class TrainResult:
-    module: Classifier  # with the best checkpoint's weights loaded
+    # The best checkpoint's weights in the bare network: the LightningModule would keep
+    # its Trainer, and through it every training tensor, alive after the fit.
+    network: nn.Module
     best_epoch: int
     best_checkpoint: str
 
@@ -193,5 +196,6 @@ def train(
     # weights_only: a checkpoint is data, never code to run.
     saved = torch.load(best, map_location="cpu", weights_only=True)
     module.load_state_dict(saved["state_dict"])
-    module.eval()
-    return TrainResult(module=module, best_epoch=int(saved["epoch"]), best_checkpoint=str(best))
+    return TrainResult(
+        network=module.net.eval(), best_epoch=int(saved["epoch"]), best_checkpoint=str(best)
+    )

@@ -202,10 +202,11 @@ def _train_and_promote(
         trained = fit(inputs, contract, spread.devices, spread.strategy, spread.num_nodes)
     assert trained is not None  # rank 0 (or the only process) gets the result
     record.trained(trained.best_epoch)
+    del inputs, x_train, y_train  # the largest arrays of a big run; not needed after the fit
 
     features = split.eval[preprocessing["feature_columns"]]
     with tracking.timed("evaluate"):
-        expected = predict_frame(trained.module.net, x_eval, list(contract.classes))
+        expected = predict_frame(trained.network, x_eval, list(contract.classes))
         probs = expected[[f"prob_{c}" for c in contract.classes]].to_numpy()
         scores = evaluate.metrics(probs, y_eval, contract.classes)
         baseline = majority_baseline(
@@ -213,7 +214,7 @@ def _train_and_promote(
         )
         record.evaluated(scores, evaluate.confusion(probs, y_eval, contract.classes), baseline)
         model_uri = package.log_model(
-            trained.module.net, preprocessing, contract, features, out_dir / "model"
+            trained.network, preprocessing, contract, features, out_dir / "model"
         )
         _say(describe_baseline(contract, baseline))
         accuracy = scores["eval_accuracy"]

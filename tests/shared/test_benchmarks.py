@@ -11,7 +11,6 @@ import pandas as pd
 from benchmarks import measure, scale, scale_data, speedups
 from components.shared.contract import load_contract
 from components.shared.dataset import load_split
-from components.shared.processes import JobChild
 
 
 def test_a_measured_child_reports_its_memory_and_cpu(tmp_path):
@@ -128,18 +127,3 @@ def test_each_speedup_is_set_against_every_speedup_on_in_the_same_round():
     ]
     table = speedups.markdown({"machine": measure.machine(), "repeats": 3, "rows": rows})
     assert "| tfx | module-stubs off | 33.5 | 1.0 |" in table
-
-
-def test_a_job_child_starts_with_its_job_and_an_unused_one_never_starts():
-    child = JobChild("json.tool", [])
-    assert child._child is None
-    assert child.send({"job": 1})
-    code, stdout, _ = child.wait(timeout=60)
-    assert code == 0 and '"job": 1' in stdout
-    unused = JobChild("json.tool", [])
-    unused.cancel()
-    assert unused._child is None
-    broken = JobChild("no_such_module_here", [])
-    assert broken.send({"job": 1})  # started; python says why it stopped
-    code, _, last = broken.wait(timeout=60)
-    assert code != 0 and "No module named no_such_module_here" in last
