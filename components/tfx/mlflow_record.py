@@ -78,29 +78,13 @@ STAGES = {
 }
 
 
-def _overall_metrics(evaluation_uri: str) -> dict[tuple[str, str], float]:
-    """{(metric name, sub key): value} of the unsliced candidate model from TFMA's output."""
-    from components.tfx.eval_result import candidate_result
-
-    result = candidate_result(evaluation_uri)
-    found = {}
-    for slice_key, by_output in result.slicing_metrics:
-        if slice_key != ():
-            continue
-        for by_sub_key in by_output.values():
-            for sub_key, metrics in by_sub_key.items():
-                for name, value in metrics.items():
-                    number = value.get("doubleValue", value.get("boundedValue", {}).get("value"))
-                    if number is not None:
-                        found[(name, sub_key)] = float(number)
-    return found
-
-
 def eval_metrics(evaluation_uri: str, matrix: dict | None = None) -> dict[str, float]:
     """eval_accuracy and eval_log_loss as TFMA computed them; from TFMA's confusion
     `matrix` (`confusion_matrix`), eval_f1_<class> and eval_f1_macro, their unweighted
     mean (what macro F1 is)."""
-    found = _overall_metrics(evaluation_uri)
+    from components.tfx.eval_result import overall_metrics
+
+    found = overall_metrics(evaluation_uri)
     out = {"eval_accuracy": found[("sparse_categorical_accuracy", "")]}
     if ("sparse_categorical_crossentropy", "") in found:
         out["eval_log_loss"] = found[("sparse_categorical_crossentropy", "")]

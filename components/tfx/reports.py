@@ -17,7 +17,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tensorflow_data_validation.utils import display_util
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-from components.tfx.eval_result import candidate_result
+from components.tfx.eval_result import overall_metrics
 from components.tfx.gate import (
     AGAINST_PREVIOUS_SPAN,
     describe,
@@ -165,12 +165,10 @@ def write_data_reports(
 
 def evaluator_accuracy(evaluation_uri: str, metric: str = "sparse_categorical_accuracy") -> float:
     """The overall (unsliced) accuracy TFMA computed for the candidate model."""
-    result = candidate_result(evaluation_uri)
-    for slice_key, metrics in result.slicing_metrics:
-        if slice_key == ():
-            value = metrics[""][""][metric]
-            return float(value.get("doubleValue", value.get("boundedValue", {}).get("value")))
-    raise KeyError(f"no overall {metric} in {evaluation_uri}")
+    found = overall_metrics(evaluation_uri)
+    if (metric, "") not in found:
+        raise KeyError(f"no overall {metric} in {evaluation_uri}")
+    return found[(metric, "")]
 
 
 def _describe_failure(failure) -> str:
