@@ -8,6 +8,7 @@ process and on every machine, and appending rows never moves the old ones.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -97,6 +98,14 @@ class Split:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's hash, read once per process while the file is unchanged: a run over
+    spans hashes its window for the fingerprint, then each span for its staged split."""
+    stat = Path(path).stat()
+    return _file_sha256(Path(path).resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _file_sha256(path: Path, mtime_ns: int, size: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -337,9 +346,11 @@ def load_split(path: Path, contract: Contract, sha256: str | None = None) -> Spl
 
 def _load_window(folder: Path, contract: Contract, sha256: str | None) -> Split:
     window = training_window(folder, contract)
+    digest = sha256 or spans_.spans_sha256(window)
     trains, evals, parts = [], [], []
     for span in window:
-        files = [load_split(path, contract) for path in span.files]
+        # The window's hash stands in for each file's, which nothing reads.
+        files = [load_split(path, contract, sha256=digest) for path in span.files]
         train = pd.concat([f.train for f in files], ignore_index=True)
         eval_ = pd.concat([f.eval for f in files], ignore_index=True)
         check_span_parts(span.number, len(train), len(eval_), span.folder)
@@ -347,7 +358,6 @@ def _load_window(folder: Path, contract: Contract, sha256: str | None) -> Split:
         evals.append(eval_)
         parts.append(SpanPart(span.number, span.folder, len(train), len(eval_)))
     rows = pd.concat([*trains, *evals], ignore_index=True)
-    digest = sha256 or spans_.spans_sha256(window)
     return Split(rows, sum(p.n_train for p in parts), digest, tuple(parts))
 
 
