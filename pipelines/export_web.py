@@ -45,7 +45,7 @@ def run(contract: Contract, workdir: Workdir, only: str | None = None, browser: 
         n for n in stacks.load() if (workdir.web_bundle(n, contract) / "bundle.json").exists()
     ]
     page = write_page(workdir, contract, rows, on_page)
-    print(f"export-web: page {workdir.web() / page.split('?')[0]} (?{page.split('?')[1]})")
+    print(f"export-web: page {workdir.web() / page}")
     if not browser:
         return ExitCode.ERROR if failed else ExitCode.OK  # each failure printed above
     try:

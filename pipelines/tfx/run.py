@@ -189,7 +189,8 @@ def run(
     """Run the pipeline on `data` under `workdir`; returns an ExitCode (0, 1, 2 or 3).
     `data_sha256`: the file's hash when the caller has taken it already. `portable`: start
     a local job service and worker pool for the run and point Beam's PortableRunner at
-    them (pipelines/tfx/portable.py). The caller holds the workdir's TFX lock
+    them (pipelines/tfx/portable.py); `beam_args` then hold PORTABLE_BEAM_ARGS, which
+    the CLI adds before it fingerprints the run. The caller holds the workdir's TFX lock
     (pipelines/tfx/cli.py): SQLite MLMD is single-writer."""
     _quiet_logs()
     _silence_tf_function_finalizers()
@@ -238,8 +239,7 @@ def _beam_services(
         return
     with portable_runner.local_services(workdir.logs(STACK), TRANSFORM_MODULE) as endpoints:
         print(f"Beam portable services: {' '.join(endpoints)}", flush=True)
-        missing = [a for a in portable_runner.PORTABLE_BEAM_ARGS if a not in beam_args]
-        yield [*beam_args, *missing, *endpoints]
+        yield [*beam_args, *endpoints]
 
 
 def _run_with_children(
