@@ -26,10 +26,13 @@ def configure(contract: Contract, workdir: Workdir) -> str:
 
 @contextmanager
 def timed(step: str) -> Iterator[None]:
-    """Log the step's wall time as the metric time_<step>_s of the active run, even
-    when the step stops the pipeline (a failed validation is timed too)."""
+    """Log the step's wall time as the metric time_<step>_s of the active run, and say
+    on the terminal that it is done, even when the step stops the pipeline (a failed
+    validation is timed too)."""
     start = time.perf_counter()
     try:
         yield
     finally:
-        mlflow.log_metric(f"time_{step}_s", round(time.perf_counter() - start, 3))
+        seconds = time.perf_counter() - start
+        print(f"  {step} done in {seconds:.1f} s", flush=True)
+        mlflow.log_metric(f"time_{step}_s", round(seconds, 3))

@@ -90,11 +90,6 @@ def latest_run(connection_config, pipeline_name: str) -> dict[str, NodeRun]:
     return nodes
 
 
-def timing_lines(nodes: dict[str, NodeRun]) -> list[str]:
-    width = max((len(n) for n in nodes), default=0)
-    return [f"  {n.node_id:<{width}}  {n.state:<8} {n.seconds:7.1f} s" for n in nodes.values()]
-
-
 def anomaly_lines(anomalies_uri: str, previous_span: bool = False) -> tuple[list[str], list[str]]:
     """(one line per feature and cause with its details, the short reasons);
     `previous_span`: the findings of the drift check against the previous span."""

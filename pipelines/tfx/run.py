@@ -141,6 +141,51 @@ def _output_to(log_path: Path | None) -> Iterator[None]:
             os.close(saved[1])
 
 
+class _ComponentProgress(logging.Handler):
+    """A line on the terminal as each component finishes, while the rest of TFX's output
+    goes to the log: LocalDagRunner and its launcher log each component's start, a
+    cache hit, and its end (absl, INFO)."""
+
+    RUNNING, FINISHED = "Component %s is running.", "Component %s is finished."
+    CACHED = "A cached execution %d is used."
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        sys.stdout.flush()
+        self._terminal = os.fdopen(os.dup(1), "w", buffering=1)  # before the redirect
+        self._started = 0.0
+        self._cached = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == self.RUNNING:
+            self._started, self._cached = time.monotonic(), False
+        elif record.msg == self.CACHED:
+            self._cached = True
+        elif record.msg == self.FINISHED:
+            how = "cached" if self._cached else "done"
+            took = time.monotonic() - self._started
+            self._terminal.write(f"  {record.args[0]} {how} in {took:.1f} s\n")
+
+
+@contextmanager
+def _progress() -> Iterator[None]:
+    """`_ComponentProgress` for the block (not with --verbose: TFX's own log shows it)."""
+    if _verbose():
+        yield
+        return
+    # absl's verbosity, not its logger's level: TensorFlow sets and restores the former
+    # around every save.
+    verbosity, handler = absl.logging.get_verbosity(), _ComponentProgress()
+    absl.logging.set_verbosity(absl.logging.INFO)
+    logging.getLogger("absl").addHandler(handler)
+    try:
+        yield
+    finally:
+        logging.getLogger("absl").removeHandler(handler)
+        absl.logging.set_verbosity(verbosity)
+        handler._terminal.close()
+
+
 def _silence_tf_function_finalizers() -> None:
     """At interpreter exit, TF functions cached by TFMA/TFT are finalised after TF's
     module globals are gone and print "Exception ignored in AtomicFunction.__del__"
@@ -281,6 +326,7 @@ def _run_with_children(
         log_path = workdir.logs(STACK) / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
         try:
             with (
+                _progress(),
                 _output_to(None if _verbose() else log_path),
                 run_temp_dir(workdir.temp(STACK)),
                 _environ(**USER_CODE_PIP_ENV),
@@ -301,9 +347,6 @@ def _run_with_children(
     _quiet_logs()  # TFX's launcher turns absl back to INFO
 
     nodes = reports.latest_run(pipeline.metadata_connection_config, pipeline_name(contract))
-    print("component timings (wall):")
-    for line in reports.timing_lines(nodes):
-        print(line)
     written = reports.write_data_reports(
         _first_uri(nodes.get("StatisticsGen"), "statistics"),
         _first_uri(nodes.get("ExampleValidator"), "anomalies"),

@@ -5,6 +5,7 @@ and real Great Expectations. One workdir is shared by the runs that build on eac
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,6 +107,9 @@ def test_an_unchanged_rerun_records_nothing(rerun):
 def test_first_run_promotes_and_records_everything(workdir, first):
     _ok(first, 0)
     assert first.stdout.strip().splitlines()[-1] == f"promoted {MODEL} version 1 to champion"
+    # Each step said it was done, in order, as the run went.
+    steps = re.findall(r"^  (\w+) done in \d+\.\d s$", first.stdout, flags=re.M)
+    assert steps == ["ingest", "validate", "drift", "preprocess", "train", "evaluate", "promote"]
     with tracking(workdir) as client:
         assert _champion(client) == 1
         experiment = client.get_experiment_by_name("penguins")
