@@ -29,10 +29,7 @@ from components.shared.contract import (
 from components.shared.dataset import DataFileError, DataValidationError, check_readable
 from components.shared.layout import DEFAULT_WORKDIR, Workdir
 from components.shared.outcome import HELP, ExitCode, Outcome, last_line
-from components.shared.processes import (
-    exit_without_final_collection,
-    return_freed_memory_promptly,
-)
+from components.shared.processes import exit_without_final_collection
 from pipelines.serve import DEFAULT_PORT as SERVE_PORT
 
 DEFAULT_SCENARIO = REPO_ROOT / "data" / "scenarios" / "penguins.yaml"
@@ -291,7 +288,6 @@ def _runner(args: argparse.Namespace, present: dict[str, ModuleType]) -> Callabl
 
 
 def main(argv: list[str] | None = None) -> int:
-    return_freed_memory_promptly()  # a large run's peak memory, not its freed blocks
     present = wings()
     args = build_parser(present).parse_args(argv)
     logging.basicConfig(

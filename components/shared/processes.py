@@ -107,6 +107,8 @@ def return_freed_memory_promptly() -> None:
     threshold from that heap: a run that parses, splits and copies a large file carries
     that freed memory into its peak. Threshold 0 is `MALLOC_TRIM_THRESHOLD_=0`, Dask's
     remedy for the same problem; a value the user set is kept. Not glibc: nothing to do.
+    The price: every large block is then a fresh mapping of zeroed pages, which slows a
+    process that allocates and frees them at a high rate (Beam's workers).
     """
     if "MALLOC_TRIM_THRESHOLD_" in os.environ:
         return

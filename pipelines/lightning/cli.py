@@ -17,6 +17,7 @@ from components.shared.dataset import data_sha256 as hash_data
 from components.shared.fingerprint import unchanged_message
 from components.shared.layout import Workdir
 from components.shared.outcome import ExitCode
+from components.shared.processes import return_freed_memory_promptly
 
 NAME = "lightning"
 HELP = "run the Lightning + MLflow pipeline"
@@ -56,6 +57,10 @@ def runner(
 
     def run() -> int:
         from pipelines.lightning import fingerprint
+
+        # Not in the TFX wing: there it slowed Beam's workers and lowered no peak
+        # (docs/performance.md, "Memory").
+        return_freed_memory_promptly()
 
         data_sha256 = taken = None
         # Under torchrun every rank runs this; only a single-process launch may skip.

@@ -1,5 +1,5 @@
 """How processes are started and run: the TFX runner's job children, and the memory
-setting every CLI process and its children get."""
+setting a Lightning run and its children get."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_a_job_child_starts_with_its_job_and_an_unused_one_never_starts():
     assert code != 0 and "No module named no_such_module_here" in last
 
 
-def test_freed_memory_goes_back_to_the_os_in_the_cli_and_its_children_unless_set():
+def test_freed_memory_goes_back_to_the_os_in_the_process_and_its_children_unless_set():
     probe = (
         "import os, subprocess, sys;"
         "from components.shared.processes import return_freed_memory_promptly as r; r();"
