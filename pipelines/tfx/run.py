@@ -167,6 +167,14 @@ class _ComponentProgress(logging.Handler):
             self._terminal.write(f"  {record.args[0]} {how} in {took:.1f} s\n")
 
 
+class _AbslWarningsOnly(logging.Filter):
+    """What the log file gets from absl while the progress needs its INFO records: the
+    warnings and errors, as without it (INFO would format thousands of protos a run)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name != "absl" or record.levelno >= logging.WARNING
+
+
 @contextmanager
 def _progress() -> Iterator[None]:
     """`_ComponentProgress` for the block (not with --verbose: TFX's own log shows it)."""
@@ -175,7 +183,14 @@ def _progress() -> Iterator[None]:
         return
     # absl's verbosity, not its logger's level: TensorFlow sets and restores the former
     # around every save.
-    verbosity, handler = absl.logging.get_verbosity(), _ComponentProgress()
+    verbosity, handler, quiet = (
+        absl.logging.get_verbosity(),
+        _ComponentProgress(),
+        _AbslWarningsOnly(),
+    )
+    others = list(logging.getLogger().handlers)
+    for other in others:
+        other.addFilter(quiet)
     absl.logging.set_verbosity(absl.logging.INFO)
     logging.getLogger("absl").addHandler(handler)
     try:
@@ -183,6 +198,8 @@ def _progress() -> Iterator[None]:
     finally:
         logging.getLogger("absl").removeHandler(handler)
         absl.logging.set_verbosity(verbosity)
+        for other in others:
+            other.removeFilter(quiet)
         handler._terminal.close()
 
 
