@@ -108,7 +108,7 @@ def return_freed_memory_promptly() -> None:
     that freed memory into its peak. Threshold 0 is `MALLOC_TRIM_THRESHOLD_=0`, Dask's
     remedy for the same problem; a value the user set is kept. Not glibc: nothing to do.
     The price: every large block is then a fresh mapping of zeroed pages, which slows a
-    process that allocates and frees them at a high rate (Beam's workers).
+    process that allocates and frees them at a high rate.
     """
     if "MALLOC_TRIM_THRESHOLD_" in os.environ:
         return
@@ -211,7 +211,7 @@ class JobChild:
 
 def lower_priority() -> None:
     """In the child of a JobChild, first: its job must not take CPU from the parent's own
-    work (the TFX runner gathers its run's numbers while the TFLite export converts)."""
+    work, which may go on while the child runs."""
     try:
         os.nice(10)
     except OSError:

@@ -1,5 +1,5 @@
-"""How processes are started and run: the TFX runner's job children, and the memory
-setting a Lightning run and its children get."""
+"""How processes are started and run: a child started with its job, and the memory
+setting a process hands its children."""
 
 from __future__ import annotations
 
