@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 
 from components.shared import speedups
 
@@ -143,27 +143,30 @@ class JobChild:
 
     def __init__(self, module: str, args: list[str], log: Path | None = None) -> None:
         """`log`: a file to append the child's stderr to (default: a temporary one)."""
-        repo_root = Path(__file__).resolve().parents[2]
-        self._out = tempfile.TemporaryFile(mode="w+")
-        if log is None:
-            self._log = tempfile.TemporaryFile(mode="w+")
-        else:
-            Path(log).parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(log, "a+")  # noqa: SIM115 - closed in wait()
-        self.error: str | None = None
-        self._child: subprocess.Popen | None = None
+        self._cwd = Path(__file__).resolve().parents[2]
         self._argv = [sys.executable, "-m", module, *args]
-        self._cwd = repo_root
+        self._log_path = None if log is None else Path(log)
+        self._files: tuple[IO[str], IO[str]] | None = None  # (stdout, stderr), once started
+        self._child: subprocess.Popen | None = None
+        self._waited = False
+        self.error: str | None = None
 
     def _start(self) -> None:
+        out = tempfile.TemporaryFile(mode="w+")
+        if self._log_path is None:
+            log = tempfile.TemporaryFile(mode="w+")
+        else:
+            self._log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = open(self._log_path, "a+")  # noqa: SIM115 - closed in wait()
+        self._files = out, log
         try:
             self._child = subprocess.Popen(
                 self._argv,
                 cwd=self._cwd,
                 env={**os.environ, "PYTHONPATH": str(self._cwd)},
                 stdin=subprocess.PIPE,
-                stdout=self._out,
-                stderr=self._log,
+                stdout=out,
+                stderr=log,
                 text=True,
             )
         except OSError as exc:
@@ -184,29 +187,33 @@ class JobChild:
     def wait(self, timeout: float = 900) -> tuple[int, str, str]:
         """(exit code, stdout, the last lines of stderr) once the child has exited; a
         child still running after `timeout` s is killed."""
+        self._waited = True
         if self._child is None:  # never started: no job, or it could not start
-            self._out.close()
-            self._log.close()
+            self._close_files()
             return (0, "", "") if self.error is None else (1, "", self.error)
         try:
             self._child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self._child.kill()
             self._child.wait()
-        self._out.seek(0)
-        self._log.seek(0)  # an appended log: its last lines are still this child's
-        stdout, last = self._out.read(), " | ".join(self._log.read().strip().splitlines()[-3:])
-        self._out.close()
-        self._log.close()
+        out, log = self._files
+        out.seek(0)
+        log.seek(0)  # an appended log: its last lines are still this child's
+        stdout, last = out.read(), " | ".join(log.read().strip().splitlines()[-3:])
+        self._close_files()
         return self._child.returncode, stdout, last
 
     def cancel(self) -> None:
         """A job handed over and not waited for is stopped; the files are closed."""
-        if self._log.closed:
+        if self._waited:
             return
         if self._child is not None:
             self._child.kill()
         self.wait()
+
+    def _close_files(self) -> None:
+        for file in self._files or ():
+            file.close()
 
 
 def lower_priority() -> None:

@@ -166,10 +166,14 @@ class _ComponentProgress(logging.Handler):
             took = time.monotonic() - self._started
             self._terminal.write(f"  {record.args[0]} {how} in {took:.1f} s\n")
 
+    def close(self) -> None:
+        self._terminal.close()
+        super().close()
+
 
 class _AbslWarningsOnly(logging.Filter):
     """What the log file gets from absl while the progress needs its INFO records: the
-    warnings and errors, as without it (INFO would format thousands of protos a run)."""
+    warnings and errors, as without it (at INFO, TFX logs every artifact's proto)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.name != "absl" or record.levelno >= logging.WARNING
@@ -183,11 +187,9 @@ def _progress() -> Iterator[None]:
         return
     # absl's verbosity, not its logger's level: TensorFlow sets and restores the former
     # around every save.
-    verbosity, handler, quiet = (
-        absl.logging.get_verbosity(),
-        _ComponentProgress(),
-        _AbslWarningsOnly(),
-    )
+    verbosity = absl.logging.get_verbosity()
+    handler = _ComponentProgress()
+    quiet = _AbslWarningsOnly()
     others = list(logging.getLogger().handlers)
     for other in others:
         other.addFilter(quiet)
@@ -200,7 +202,7 @@ def _progress() -> Iterator[None]:
         absl.logging.set_verbosity(verbosity)
         for other in others:
             other.removeFilter(quiet)
-        handler._terminal.close()
+        handler.close()
 
 
 def _silence_tf_function_finalizers() -> None:

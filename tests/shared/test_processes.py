@@ -11,7 +11,7 @@ from components.shared.contract import REPO_ROOT
 from components.shared.processes import JobChild
 
 
-def test_a_job_child_starts_with_its_job_and_an_unused_one_never_starts():
+def test_a_job_child_starts_with_its_job_and_an_unused_one_never_starts_or_opens_files():
     child = JobChild("json.tool", [])
     assert child._child is None
     assert child.send({"job": 1})
@@ -19,7 +19,7 @@ def test_a_job_child_starts_with_its_job_and_an_unused_one_never_starts():
     assert code == 0 and '"job": 1' in stdout
     unused = JobChild("json.tool", [])
     unused.cancel()
-    assert unused._child is None
+    assert unused._child is None and unused._files is None  # no process, no files
     broken = JobChild("no_such_module_here", [])
     assert broken.send({"job": 1})  # started; python says why it stopped
     code, _, last = broken.wait(timeout=60)
