@@ -132,24 +132,35 @@ def exit_without_final_collection(code: int) -> NoReturn:
 
 
 class JobChild:
-    """`python -m MODULE ARGS`, started when it is handed its job (one JSON line on its
-    stdin), so that the parent can do other work, or wait for several, meanwhile; and a
-    child, not a thread, where the job can abort its process. The child calls
-    `lower_priority()` first and reads the job with `read_job()`.
+    """`python -m MODULE ARGS`, handed one job (a JSON line on its stdin), so that the
+    parent can do other work, or wait for several, meanwhile; and a child, not a thread,
+    where the job can abort its process. The child calls `lower_priority()` first, then
+    prepares (imports, opens what it writes to) and reads the job with `read_job()`.
+    Started ahead of its job (`start`), it prepares while the parent still works;
+    otherwise it starts with its job (`send`).
 
     Its output goes to files, not pipes: a chatty child must not block on a full pipe
     while the parent is busy elsewhere.
     """
 
     def __init__(self, module: str, args: list[str], log: Path | None = None) -> None:
-        """`log`: a file to append the child's stderr to (default: a temporary one)."""
+        """`log`: a file to append the child's stderr to (default: a temporary one). The
+        child gets the environment as it is now, whenever it starts: what the parent sets
+        for a while (a temporary directory it deletes after) is not the child's."""
         self._cwd = Path(__file__).resolve().parents[2]
         self._argv = [sys.executable, "-m", module, *args]
+        self._env = {**os.environ, "PYTHONPATH": str(self._cwd)}
         self._log_path = None if log is None else Path(log)
         self._files: tuple[IO[str], IO[str]] | None = None  # (stdout, stderr), once started
         self._child: subprocess.Popen | None = None
-        self._waited = False
+        self._sent = self._waited = False
         self.error: str | None = None
+
+    def start(self) -> None:
+        """Start the child ahead of its job (once): its preparation overlaps the parent's
+        work, and `send` then only hands the job over."""
+        if self._files is None:
+            self._start()
 
     def _start(self) -> None:
         out = tempfile.TemporaryFile(mode="w+")
@@ -163,7 +174,7 @@ class JobChild:
             self._child = subprocess.Popen(
                 self._argv,
                 cwd=self._cwd,
-                env={**os.environ, "PYTHONPATH": str(self._cwd)},
+                env=self._env,
                 stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=log,
@@ -173,14 +184,16 @@ class JobChild:
             self.error = f"{type(exc).__name__}: {exc}"
 
     def send(self, job: dict) -> bool:
-        """Start the child with its job (once); False when it could not start (`error`)."""
-        self._start()
+        """Hand the child its job (once), starting it unless `start` did; False when it
+        could not start (`error`)."""
+        self.start()
         if self._child is None:
             return False
+        self._sent = True
         try:
             self._child.stdin.write(json.dumps(job) + "\n")
             self._child.stdin.close()
-        except OSError:  # it died at once: its stderr says why, in wait()
+        except OSError:  # it died before reading: its stderr says why, in wait()
             pass
         return True
 
@@ -191,6 +204,8 @@ class JobChild:
         if self._child is None:  # never started: no job, or it could not start
             self._close_files()
             return (0, "", "") if self.error is None else (1, "", self.error)
+        if not self._sent:  # started ahead of a job that never came: it exits unused
+            self._child.stdin.close()
         try:
             self._child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -203,11 +218,13 @@ class JobChild:
         self._close_files()
         return self._child.returncode, stdout, last
 
-    def cancel(self) -> None:
-        """A job handed over and not waited for is stopped; the files are closed."""
+    def cancel(self, let_it_prepare: bool = False) -> None:
+        """Stop a child not waited for, and close its files. A child that has its job is
+        killed; so is one still preparing, unless `let_it_prepare`: then it finishes its
+        preparation and exits unused (for a preparation that must not be cut short)."""
         if self._waited:
             return
-        if self._child is not None:
+        if self._child is not None and (self._sent or not let_it_prepare):
             self._child.kill()
         self.wait()
 

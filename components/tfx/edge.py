@@ -204,8 +204,9 @@ def export(
 
 class PendingExport:
     """An edge export in a child process, not a thread: the TFLite converter can abort
-    its process. `start` hands it the push and returns the function that waits for the
-    result; `cancel` stops one not waited for.
+    its process. `prepare` starts the child ahead of the push, to import TensorFlow while
+    the run still works; `start` hands it the push and returns the function that waits
+    for the result; `cancel` stops one not waited for.
     """
 
     def __init__(self, contract: Contract, out_dir: Path) -> None:
@@ -213,6 +214,10 @@ class PendingExport:
         self.record = self.out_dir / "edge.json"
         args = ["--contract", str(contract.source), "--out", str(self.out_dir)]
         self._child = JobChild("components.tfx.edge", [*args, "--push-from-stdin"])
+
+    def prepare(self) -> None:
+        """Start the child, which imports TensorFlow and waits for `start`'s push."""
+        self._child.start()
 
     def start(self, push_dir: Path, transform_graph_uri: str, eval_csv: Path) -> Callable[[], dict]:
         """Export `push_dir`, checked on the rows of `eval_csv` (the run's eval split);
@@ -245,7 +250,8 @@ class PendingExport:
         return wait
 
     def cancel(self) -> None:
-        """An export handed over and not waited for is stopped."""
+        """A child prepared for a push that never came, or an export handed over and not
+        waited for, is stopped."""
         self._child.cancel()
 
     def _failed(self, push_dir: Path, error: str) -> dict:
@@ -264,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--push-from-stdin",
         action="store_true",
-        help="read {push, transform_graph, eval_csv} as one JSON line from stdin (what "
-        "the pipeline does); no line: exit 0 without exporting",
+        help="import TensorFlow, then read {push, transform_graph, eval_csv} as one JSON "
+        "line from stdin (what the pipeline does); no line: exit 0 without exporting",
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -273,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     eval_csv = None
     if args.push_from_stdin:
         lower_priority()
+        import tensorflow  # noqa: F401 - before the job: the child may start ahead of it
+        import tensorflow_transform  # noqa: F401
+
         job = read_job()
         if job is None:
             return 0

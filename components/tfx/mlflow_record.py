@@ -6,8 +6,9 @@ matrix: `f1_per_class`).
 
 At the end of a run the pipeline gathers the numbers from TFX's outputs (`gather`, which
 needs TensorFlow and TFMA) and hands them, as one JSON job, to a child process that
-imports MLflow and writes them (`PendingRecord`), while the TFLite export converts in
-another: the TFX run itself never imports MLflow.
+writes them (`PendingRecord`), while the TFLite export converts in another: the TFX run
+itself never imports MLflow. The child starts as the Evaluator starts and imports MLflow
+and opens the store (a fresh store's tables take seconds to create) meanwhile.
 
 The run spans the pipeline's own start and end, logs the shared split as its datasets,
 and, when Pusher pushed, registers the pushed SavedModel as `<model_name>-tfx`
@@ -339,11 +340,15 @@ def register(push: dict, run_id: str, client: MlflowClient) -> str:
 
 
 class PendingRecord:
-    """`write` in a child process, started with its job."""
+    """`write` in a child process, which imports MLflow and opens the store before its
+    job: started ahead of it (`prepare`), it does so while the run still works."""
 
     def __init__(self, contract: Contract, workdir: Workdir, log: Path) -> None:
         args = ["--workdir", str(workdir.root), "--experiment", contract.experiment]
         self._child = JobChild("components.tfx.mlflow_record", args, log=log)
+
+    def prepare(self) -> None:
+        self._child.start()
 
     def start(self, job: dict) -> Callable[[], dict[str, str]]:
         """Hand over the gathered run; returns what waits for `write`'s answer (and raises
@@ -360,7 +365,9 @@ class PendingRecord:
         return wait
 
     def cancel(self) -> None:
-        self._child.cancel()
+        """Stop the child; one still opening the store finishes that first: a fresh
+        store's tables are created by migrations that must not be cut short."""
+        self._child.cancel(let_it_prepare=True)
 
 
 def _flat(by_key: dict) -> list:
@@ -369,18 +376,20 @@ def _flat(by_key: dict) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Write a TFX run to MLflow: log the one JSON job `gather` made, read "
-        "from stdin; print its run id (and registered version) as JSON."
+        description="Write a TFX run to MLflow: open the store, then log the one JSON job "
+        "`gather` made, read from stdin; print its run id (and registered version) as JSON."
     )
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--experiment", required=True)
     args = parser.parse_args(argv)
     lower_priority()
+    import mlflow.pyfunc  # noqa: F401 - before the job, as the store: the child may start ahead of it
+
+    workdir = Workdir(args.workdir)
+    ensure_experiment(args.experiment, workdir)
     job = read_job()
     if job is None:
         return 0
-    workdir = Workdir(args.workdir)
-    ensure_experiment(args.experiment, workdir)
     print(json.dumps(write(job, workdir)))
     return 0
 

@@ -4,7 +4,8 @@ does everything around it that is not wiring.
 `run()` is what `python -m pipelines tfx` calls; it returns the CLI exit code. Around the
 run (whose caller, pipelines/tfx/cli.py, holds the workdir's lock): TFX's chatter in a log
 file, Beam's DirectRunner mode chosen by data size, the outcome read back from MLMD, and
-two child processes at its end (the TFLite export of a push and the MLflow record).
+two child processes for its end (the TFLite export of a push and the MLflow record),
+started as the Evaluator starts.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pipelines.tfx import environment  # noqa: F401 - before TFX is imported
 import absl.logging
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-from components.shared import dataset
+from components.shared import dataset, speedups
 from components.shared.baseline import Baseline, majority_baseline, required_accuracy
 from components.shared.baseline import describe as describe_baseline
 from components.shared.contract import Contract
@@ -54,6 +55,11 @@ from pipelines.tfx.pipeline import (
 
 if TYPE_CHECKING:  # optional at run time: MLflow may be absent (see _recorder)
     from components.tfx.mlflow_record import PendingRecord
+
+# The two children (the TFLite export, the MLflow recorder) start as this component
+# starts, and import and open their store while it runs rather than after the push;
+# started with the run, their imports slowed Transform and the Trainer (both cores busy).
+CHILDREN_START_WITH = "Evaluator"
 
 
 @contextmanager
@@ -141,33 +147,40 @@ def _output_to(log_path: Path | None) -> Iterator[None]:
             os.close(saved[1])
 
 
-class _ComponentProgress(logging.Handler):
-    """A line on the terminal as each component finishes, while the rest of TFX's output
-    goes to the log: LocalDagRunner and its launcher log each component's start, a
-    cache hit, and its end (absl, INFO)."""
+class _ComponentEvents(logging.Handler):
+    """What happens as each component starts and ends, read from LocalDagRunner's and its
+    launcher's own records (absl, INFO: a component's start, a cache hit, its end): a
+    line on the terminal as each finishes, unless `show` is off, and `on_start[id]()` as
+    component `id` starts."""
 
     RUNNING, FINISHED = "Component %s is running.", "Component %s is finished."
     CACHED = "A cached execution %d is used."
 
-    def __init__(self) -> None:
+    def __init__(self, show: bool, on_start: dict[str, Callable[[], None]]) -> None:
         super().__init__(logging.INFO)
         sys.stdout.flush()
-        self._terminal = os.fdopen(os.dup(1), "w", buffering=1)  # before the redirect
+        # The terminal, taken before the run's output is redirected to its log.
+        self._terminal = os.fdopen(os.dup(1), "w", buffering=1) if show else None
+        self._on_start = dict(on_start)
         self._started = 0.0
         self._cached = False
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg == self.RUNNING:
             self._started, self._cached = time.monotonic(), False
+            action = self._on_start.pop(record.args[0], None)
+            if action is not None:
+                action()
         elif record.msg == self.CACHED:
             self._cached = True
-        elif record.msg == self.FINISHED:
+        elif record.msg == self.FINISHED and self._terminal is not None:
             how = "cached" if self._cached else "done"
             took = time.monotonic() - self._started
             self._terminal.write(f"  {record.args[0]} {how} in {took:.1f} s\n")
 
     def close(self) -> None:
-        self._terminal.close()
+        if self._terminal is not None:
+            self._terminal.close()
         super().close()
 
 
@@ -180,20 +193,18 @@ class _AbslWarningsOnly(logging.Filter):
 
 
 @contextmanager
-def _progress() -> Iterator[None]:
-    """`_ComponentProgress` for the block (not with --verbose: TFX's own log shows it)."""
-    if _verbose():
-        yield
-        return
+def _component_events(on_start: dict[str, Callable[[], None]]) -> Iterator[None]:
+    """`_ComponentEvents` for the block; the progress lines not with --verbose, where
+    TFX's own log shows each component."""
     # absl's verbosity, not its logger's level: TensorFlow sets and restores the former
     # around every save.
     verbosity = absl.logging.get_verbosity()
-    handler = _ComponentProgress()
+    handler = _ComponentEvents(show=not _verbose(), on_start=on_start)
     quiet = _AbslWarningsOnly()
-    others = list(logging.getLogger().handlers)
+    others = [] if _verbose() else list(logging.getLogger().handlers)
     for other in others:
         other.addFilter(quiet)
-    absl.logging.set_verbosity(absl.logging.INFO)
+    absl.logging.set_verbosity(max(verbosity, absl.logging.INFO))
     logging.getLogger("absl").addHandler(handler)
     try:
         yield
@@ -269,7 +280,8 @@ def _run_locked(
     data_sha256: str | None,
     portable: bool,
 ) -> int:
-    # Handed their jobs at the end of the run; whatever stops the run stops them too.
+    # Started as the Evaluator starts, handed their jobs at the end of the run; whatever
+    # stops the run stops them too.
     edge_export = edge.PendingExport(contract, workdir.edge(STACK, contract))
     recorder = _recorder(contract, workdir)
     try:
@@ -342,10 +354,17 @@ def _run_with_children(
         started_at = time.time()
         started = time.monotonic()
         error: BaseException | None = None
+
+        def children_prepare() -> None:
+            if speedups.enabled("early-children"):
+                edge_export.prepare()
+                if recorder is not None:
+                    recorder.prepare()
+
         log_path = workdir.logs(STACK) / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
         try:
             with (
-                _progress(),
+                _component_events({CHILDREN_START_WITH: children_prepare}),
                 _output_to(None if _verbose() else log_path),
                 run_temp_dir(workdir.temp(STACK)),
                 _environ(**USER_CODE_PIP_ENV),

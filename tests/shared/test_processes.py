@@ -26,6 +26,35 @@ def test_a_job_child_starts_with_its_job_and_an_unused_one_never_starts_or_opens
     assert code != 0 and "No module named no_such_module_here" in last
 
 
+def test_a_job_child_started_ahead_prepares_then_takes_its_job_or_exits_unused(monkeypatch):
+    # The child prepares (here: sleeps), then prints its environment's marker and its job.
+    script = (
+        "import json, os, sys, time; time.sleep(0.5); line = sys.stdin.readline();"
+        "print(os.environ.get('JOB_CHILD_MARK'), json.loads(line) if line else None)"
+    )
+    monkeypatch.setenv("JOB_CHILD_MARK", "at-construction")
+    ahead = JobChild("job_child_probe", [])
+    ahead._argv = [sys.executable, "-c", script]
+    monkeypatch.setenv("JOB_CHILD_MARK", "changed-later")  # e.g. a run's temporary dir
+    ahead.start()
+    assert ahead._child is not None
+    assert ahead.send({"job": 2})
+    code, stdout, _ = ahead.wait(timeout=60)
+    assert (code, stdout.strip()) == (0, "at-construction {'job': 2}")
+
+    unused = JobChild("job_child_probe", [])
+    unused._argv = [sys.executable, "-c", script]
+    unused.start()
+    unused.cancel(let_it_prepare=True)  # prepared in full, then no job: a clean exit
+    assert unused._child.returncode == 0
+
+    stopped = JobChild("job_child_probe", [])
+    stopped._argv = [sys.executable, "-c", script]
+    stopped.start()
+    stopped.cancel()  # preparing or not: killed
+    assert stopped._child.returncode < 0
+
+
 def test_freed_memory_goes_back_to_the_os_in_the_process_and_its_children_unless_set():
     probe = (
         "import os, subprocess, sys;"

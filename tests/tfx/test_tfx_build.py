@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -147,6 +148,44 @@ def test_pending_mlflow_record_without_a_job_writes_nothing_and_reports_a_failed
     wait = broken.start({"experiment": contract.experiment})  # no tags, params, metrics
     with pytest.raises(RuntimeError, match=r"exit 1: .*KeyError"):
         wait()
+
+
+def test_a_recorder_prepared_for_a_job_that_never_comes_leaves_a_whole_store(contract, tmp_path):
+    """Started ahead (as the Evaluator starts) and cancelled before its job, the recorder
+    finishes opening the store rather than being killed in its migrations."""
+    from mlflow import MlflowClient
+
+    from components.shared.tracking import tracking_uri
+    from components.tfx import mlflow_record
+
+    workdir = Workdir(tmp_path)
+    pending = mlflow_record.PendingRecord(contract, workdir, tmp_path / "mlflow.log")
+    pending.prepare()
+    pending.cancel()
+    assert pending._child._child.returncode == 0
+    client = MlflowClient(tracking_uri=tracking_uri(workdir))
+    experiment = client.get_experiment_by_name(contract.experiment)
+    assert experiment is not None
+    assert client.search_runs([experiment.experiment_id]) == []  # no job: no run
+
+
+def test_component_events_call_the_start_hook_once_as_that_component_starts():
+    events = []
+    handler = tfx_run._ComponentEvents(
+        show=False, on_start={"Evaluator": lambda: events.append("children")}
+    )
+    logger = logging.getLogger("component-events-test")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        for component in ("Trainer", "Evaluator", "Evaluator", "Pusher"):
+            logger.info(tfx_run._ComponentEvents.RUNNING, component)
+            events.append(component)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    assert events == ["Trainer", "children", "Evaluator", "Evaluator", "Pusher"]
 
 
 def test_importing_the_tfx_runner_leaves_torch_out():
