@@ -24,10 +24,11 @@ from components.shared.speedups import OFF_VARIABLE
 
 # Each stack's speed-ups, as the code names them (speedups.enabled). Where they live:
 # exit-without-gc components/shared/processes.py, every CLI process; module-stubs
-# pipelines/tfx/environment.py.
+# pipelines/tfx/environment.py and components/lightning/validate_data.py; early-children
+# pipelines/tfx/run.py.
 SPEEDUPS = {
-    "tfx": ["exit-without-gc", "module-stubs"],
-    "lightning": ["exit-without-gc"],
+    "tfx": ["exit-without-gc", "module-stubs", "early-children"],
+    "lightning": ["exit-without-gc", "module-stubs"],
 }
 ALL_ON = "all on"
 

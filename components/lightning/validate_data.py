@@ -13,13 +13,27 @@ from typing import Any
 import pandas as pd
 
 from components.shared.contract import Contract, distinct_values
+from components.shared.speedups import modules_hidden
+
+# Optional modules that importing GE probes and this step never uses: the Google Cloud
+# clients of its BigQuery, GCS and Secret Manager support, and jsonschema's IRI-format
+# checker (reached through altair), which builds a grammar as it imports. Only the TFX
+# wing's lock installs them; hidden while GE imports, as in a Lightning-only install
+# (docs/lightning.md, "Speed").
+UNUSED_OPTIONAL_MODULES = (
+    "google.cloud.bigquery",
+    "google.cloud.secretmanager",
+    "google.cloud.storage",
+    "rfc3987_syntax",
+)
 
 # GE logs dozens of INFO lines while importing; set the level before the import.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
-# GE imports Google's cloud clients, which warn about Python versions they will drop.
+# GE imports Google's cloud clients where installed, which warn about Python versions.
 warnings.filterwarnings("ignore", ".*Google will stop supporting.*", FutureWarning)
-import great_expectations as gx  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+with modules_hidden(UNUSED_OPTIONAL_MODULES):
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
 # Some GE modules set their own logger to INFO on import (e.g. the ephemeral Data Docs
 # site announces its temporary directory); quiet every one of them.

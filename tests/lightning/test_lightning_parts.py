@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -10,6 +13,7 @@ import pytest
 
 from benchmarks import scale_data
 from components.lightning import drift, preprocess
+from components.shared.contract import REPO_ROOT
 from components.shared.dataset import load_split
 
 
@@ -115,6 +119,38 @@ def test_a_reference_of_means_is_refused_with_the_way_out(contract, batch):
     old = {"numeric": {"bill_depth_mm": {"mean": 17.0, "std": 2.0}}, "categorical": {}}
     with pytest.raises(ValueError, match="regenerate it"):
         drift.check_drift(batch, contract, old)
+
+
+def test_importing_validation_leaves_out_the_optional_modules_it_never_uses():
+    """Installed here only for the other wing; with the speed-up off, GE imports them."""
+    from components.lightning.validate_data import UNUSED_OPTIONAL_MODULES
+    from components.shared.speedups import OFF_VARIABLE
+
+    probe = (
+        "import sys, components.lightning.validate_data as v;"
+        "print(','.join(m for m in v.UNUSED_OPTIONAL_MODULES if m in sys.modules))"
+    )
+
+    def loaded(off: str) -> set[str]:
+        env = {**os.environ, OFF_VARIABLE: off}
+        run = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+            cwd=REPO_ROOT, env=env,
+        )  # fmt: skip
+        return set(filter(None, run.stdout.strip().split(",")))
+
+    assert loaded("") == set()
+    installed = {m for m in UNUSED_OPTIONAL_MODULES if _installed(m)}
+    assert loaded("module-stubs") == installed
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is absent
+        return False
 
 
 def test_preprocessing_is_fitted_on_train_and_handles_missing_values(contract):
