@@ -348,6 +348,8 @@ class PendingRecord:
         self._child = JobChild("components.tfx.mlflow_record", args, log=log)
 
     def prepare(self) -> None:
+        """Start the child, which imports MLflow, opens the store and waits for `start`'s
+        job."""
         self._child.start()
 
     def start(self, job: dict) -> Callable[[], dict[str, str]]:
