@@ -1,5 +1,5 @@
-"""How processes are started and run: a child started with its job, and the memory
-setting a process hands its children."""
+"""How processes are started and run: a child handed one job, started with it or ahead
+of it, and the memory setting a process hands its children."""
 
 from __future__ import annotations
 
